@@ -1,0 +1,29 @@
+"""Entry point for S3 ObjectCreated notifications under the uploads and faces prefixes."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from medialens.config import ImageAnalysisSettings
+from medialens.domain.analyze_image import summarize
+from medialens.models.media import MediaObject
+from medialens.observability import logger, metrics, tracer
+from medialens.wiring import S3Analyzer, s3_analyzer
+
+
+@cache
+def _analyzer(settings: ImageAnalysisSettings) -> S3Analyzer:
+    return s3_analyzer(settings)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@event_source(data_class=S3Event)
+def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, int]:
+    """Analyse every object the notification names; answer counts by outcome."""
+    analyzer = _analyzer(ImageAnalysisSettings.from_env())
+    analyzer.register(context)
+    return summarize(analyzer(MediaObject.from_s3_record(record)) for record in event.records)

@@ -1,0 +1,1 @@
+"""medialens: Amazon Rekognition behind S3 events, results in a searchable catalog."""

@@ -1,0 +1,53 @@
+"""boto3 clients with the retry policy every adapter shares."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
+    from mypy_boto3_rekognition import RekognitionClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+
+RETRY_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 8},
+    connect_timeout=5,
+    read_timeout=30,
+)
+"""Throttling (ThrottlingException, ProvisionedThroughputExceededException, ...) is retried
+by botocore with exponential backoff and client-side rate limiting; nothing here loops."""
+
+
+@cache
+def _client(service: str) -> Any:
+    return boto3.client(service, config=RETRY_CONFIG)  # type: ignore[call-overload]
+
+
+def rekognition_client() -> RekognitionClient:
+    """Shared Rekognition client (endpoint from ``AWS_ENDPOINT_URL_REKOGNITION`` if set)."""
+    client: RekognitionClient = _client("rekognition")
+    return client
+
+
+def s3_client() -> S3Client:
+    """Shared S3 client."""
+    client: S3Client = _client("s3")
+    return client
+
+
+def sns_client() -> SNSClient:
+    """Shared SNS client."""
+    client: SNSClient = _client("sns")
+    return client
+
+
+@cache
+def dynamodb_resource() -> DynamoDBServiceResource:
+    """Shared DynamoDB resource (its ``batch_writer`` resends unprocessed items)."""
+    resource: DynamoDBServiceResource = boto3.resource("dynamodb", config=RETRY_CONFIG)
+    return resource

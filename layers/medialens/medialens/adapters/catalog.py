@@ -1,0 +1,201 @@
+"""The catalog: one DynamoDB table, keyed for the chatbot's questions.
+
+Access patterns (see README, "Catalog"):
+
+==============================  =======================================================
+question                        key condition
+==============================  =======================================================
+media item by key / status      ``pk = MEDIA#<media_id>, sk = META``
+everything about a media item   ``pk = MEDIA#<media_id>``
+media by label                  index ``ByTerm``: ``gsi1pk = LABEL#<label>``
+media by detected word          index ``ByTerm``: ``gsi1pk = WORD#<word>``
+media by person                 index ``ByTerm``: ``gsi1pk = PERSON#<person_id>``
+media by moderation label       index ``ByTerm``: ``gsi1pk = MODERATION#<label>``
+flagged media, newest first     index ``Flagged``: ``gsi2pk = FLAGGED``
+==============================  =======================================================
+
+``ByTerm`` sort keys are ``<confidence 000.000>#<media_id>``, so a query in descending
+order gives the most confident matches first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Key
+
+from medialens.adapters.aws import dynamodb_resource
+from medialens.models.analysis import ImageAnalysis, TextKind, normalize_word
+from medialens.models.catalog import CatalogLocation
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+META = "META"
+FLAGGED = "FLAGGED"
+SUMMARY_LABELS = 10
+
+
+def media_pk(media_id: str) -> str:
+    """Partition key of a media item."""
+    return f"MEDIA#{media_id}"
+
+
+def term_key(kind: str, value: str) -> str:
+    """Key of a searchable term, normalised so that queries match case-insensitively."""
+    return f"{kind}#{value.strip().lower()}"
+
+
+def _number(value: float) -> Decimal:
+    return Decimal(str(round(value, 3)))
+
+
+def _source_fields(location: CatalogLocation) -> dict[str, Any]:
+    fields = {
+        "media_id": location.media_id,
+        "result_bucket": location.result_bucket,
+        "result_key": location.result_key,
+        "source_bucket": location.source_bucket,
+        "source_key": location.source_key,
+        "version_id": location.version_id,
+        "etag": location.etag,
+        "name": location.name,
+    }
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def analysis_items(analysis: ImageAnalysis, location: CatalogLocation) -> list[dict[str, Any]]:
+    """Every catalog item of an analysed media item: its term items, then its META item.
+
+    Parameters
+    ----------
+    analysis : ImageAnalysis
+    location : CatalogLocation
+
+    Returns
+    -------
+    list[dict[str, Any]]
+        DynamoDB items; the META item is last so it is written after its terms.
+    """
+    pk = media_pk(analysis.media_id)
+    terms: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def add(kind: str, value: str, confidence: float, **extra: Any) -> None:
+        key = term_key(kind, value)
+        if key not in terms or terms[key][0] < confidence:
+            terms[key] = (confidence, {"value": value, **extra})
+
+    for label in (*analysis.labels, *analysis.custom_labels):
+        add("LABEL", label.name, label.confidence, source=label.source)
+        for related in (*label.parents, *label.aliases):
+            add("LABEL", related, label.confidence, source=label.source, via=label.name)
+    for detection in analysis.text:
+        word = normalize_word(detection.text)
+        if detection.kind is TextKind.WORD and word:
+            add("WORD", word, detection.confidence)
+    for match in analysis.face_matches:
+        add("PERSON", match.person_id, match.similarity, face_id=match.face_id, role="match")
+    for face in analysis.indexed_faces:
+        add("PERSON", face.person_id, face.confidence, face_id=face.face_id, role="reference")
+    for moderation in analysis.moderation:
+        add("MODERATION", moderation.name, moderation.confidence)
+
+    items = [
+        {
+            "pk": pk,
+            "sk": key,
+            "gsi1pk": key,
+            "gsi1sk": f"{confidence:07.3f}#{analysis.media_id}",
+            "media_id": analysis.media_id,
+            "confidence": _number(confidence),
+            "analysed_at": analysis.analysed_at,
+            **extra,
+        }
+        for key, (confidence, extra) in terms.items()
+    ]
+    meta: dict[str, Any] = {
+        "pk": pk,
+        "sk": META,
+        "status": "ANALYSED",
+        "analysed_at": analysis.analysed_at,
+        "flagged": analysis.flagged,
+        "labels": [label.name for label in analysis.labels[:SUMMARY_LABELS]],
+        "custom_labels": [label.name for label in analysis.custom_labels[:SUMMARY_LABELS]],
+        "persons": list(analysis.persons),
+        "face_count": len(analysis.faces),
+        "word_count": len(analysis.words),
+        "moderation_labels": [label.name for label in analysis.moderation],
+        "features": [feature.value for feature in analysis.features_run],
+        "notes": list(analysis.notes),
+        **_source_fields(location),
+    }
+    if analysis.flagged:
+        meta["gsi2pk"] = FLAGGED
+        meta["gsi2sk"] = f"{analysis.analysed_at}#{analysis.media_id}"
+    return [*items, meta]
+
+
+class DynamoDBCatalog:
+    """Writes analyses and rejections to the catalog table.
+
+    Each write replaces the media item's previous entries, so a new version of an
+    object never leaves stale labels searchable.
+
+    Parameters
+    ----------
+    table_name : str
+        The catalog table.
+    table : Table, optional
+        Injected table resource; built from the shared resource otherwise.
+    """
+
+    def __init__(self, table_name: str, table: Table | None = None) -> None:
+        self._table = table or dynamodb_resource().Table(table_name)
+
+    def record_analysis(self, analysis: ImageAnalysis, location: CatalogLocation) -> None:
+        """Replace the media item's entries with this analysis."""
+        self._replace(analysis_items(analysis, location))
+
+    def record_rejection(
+        self, location: CatalogLocation, reason: str, detail: str, rejected_at: str
+    ) -> None:
+        """Replace the media item's entries with a rejected META item."""
+        self._replace(
+            [
+                {
+                    "pk": media_pk(location.media_id),
+                    "sk": META,
+                    "status": "REJECTED",
+                    "rejection_reason": reason,
+                    "rejection_detail": detail,
+                    "analysed_at": rejected_at,
+                    "flagged": False,
+                    **_source_fields(location),
+                }
+            ]
+        )
+
+    def _existing_sort_keys(self, pk: str) -> Iterator[str]:
+        params: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(pk),
+            "ProjectionExpression": "sk",
+        }
+        while True:
+            page = self._table.query(**params)
+            for item in page.get("Items", []):
+                yield str(item["sk"])
+            if "LastEvaluatedKey" not in page:
+                return
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _replace(self, items: list[dict[str, Any]]) -> None:
+        pk = items[-1]["pk"]
+        keep = {item["sk"] for item in items}
+        stale = [sk for sk in self._existing_sort_keys(pk) if sk not in keep]
+        with self._table.batch_writer() as batch:
+            for sk in stale:
+                batch.delete_item(Key={"pk": pk, "sk": sk})
+            for item in items:
+                batch.put_item(Item=item)

@@ -1,0 +1,173 @@
+"""Settings of the image pipeline, parsed from the environment on each invocation.
+
+``template.yaml`` turns its Parameters into these environment variables; use cases
+receive the parsed, typed settings and never read ``os.environ`` themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from medialens.errors import ConfigurationError
+
+MAX_S3_IMAGE_BYTES = 15 * 1024 * 1024
+"""Rekognition's limit for an image passed as an S3 object."""
+
+MAX_INLINE_IMAGE_BYTES = 5 * 1024 * 1024
+"""Rekognition's limit for an image passed as raw bytes."""
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
+    return value
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"{name} is not set")
+    return value
+
+
+def _prefix(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip() or default
+    return value if value.endswith("/") else value + "/"
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSwitches:
+    """Which Rekognition image operations run for each image."""
+
+    labels: bool = True
+    image_properties: bool = True
+    text: bool = True
+    faces: bool = True
+    moderation: bool = True
+    face_search: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ImageAnalysisSettings:
+    """Everything the image use cases need to know about their deployment.
+
+    Attributes
+    ----------
+    catalog_table, idempotency_table : str
+        DynamoDB table names.
+    results_bucket : str
+        Bucket that receives ``results/<key>.json``; S3 drops write next to their source.
+    alerts_topic_arn : str
+        SNS topic that announces flagged media.
+    face_collection_id : str
+        Rekognition face collection used by IndexFaces and SearchFacesByImage.
+    custom_labels_arn : str | None
+        Rekognition Custom Labels project version ARN; ``None`` disables the call.
+    """
+
+    catalog_table: str
+    idempotency_table: str
+    results_bucket: str
+    alerts_topic_arn: str
+    face_collection_id: str
+    features: FeatureSwitches = FeatureSwitches()
+    custom_labels_arn: str | None = None
+    uploads_prefix: str = "uploads/"
+    faces_prefix: str = "faces/"
+    results_prefix: str = "results/"
+    min_label_confidence: float = 55.0
+    max_labels: int = 25
+    min_text_confidence: float = 80.0
+    moderation_min_confidence: float = 50.0
+    moderation_flag_threshold: float = 80.0
+    face_match_threshold: float = 90.0
+    max_face_matches: int = 5
+    custom_labels_min_confidence: float = 50.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ImageAnalysisSettings:
+        """Parse the settings from environment variables.
+
+        Parameters
+        ----------
+        env : Mapping[str, str], optional
+            Variables to read; ``os.environ`` when omitted.
+
+        Returns
+        -------
+        ImageAnalysisSettings
+
+        Raises
+        ------
+        ConfigurationError
+            When a required variable is missing or a value is out of range.
+        """
+        env = os.environ if env is None else env
+        features = FeatureSwitches(
+            labels=_flag(env, "ENABLE_LABELS", True),
+            image_properties=_flag(env, "ENABLE_IMAGE_PROPERTIES", True),
+            text=_flag(env, "ENABLE_TEXT", True),
+            faces=_flag(env, "ENABLE_FACES", True),
+            moderation=_flag(env, "ENABLE_MODERATION", True),
+            face_search=_flag(env, "ENABLE_FACE_SEARCH", True),
+        )
+        settings = cls(
+            catalog_table=_required(env, "CATALOG_TABLE"),
+            idempotency_table=_required(env, "IDEMPOTENCY_TABLE"),
+            results_bucket=_required(env, "RESULTS_BUCKET"),
+            alerts_topic_arn=_required(env, "ALERTS_TOPIC_ARN"),
+            face_collection_id=_required(env, "FACE_COLLECTION_ID"),
+            features=features,
+            custom_labels_arn=env.get("CUSTOM_LABELS_PROJECT_VERSION_ARN", "").strip() or None,
+            uploads_prefix=_prefix(env, "UPLOADS_PREFIX", "uploads/"),
+            faces_prefix=_prefix(env, "FACES_PREFIX", "faces/"),
+            results_prefix=_prefix(env, "RESULTS_PREFIX", "results/"),
+            min_label_confidence=_number(env, "LABELS_MIN_CONFIDENCE", 55.0, 0, 100),
+            max_labels=int(_number(env, "MAX_LABELS", 25, 1, 1000)),
+            min_text_confidence=_number(env, "TEXT_MIN_CONFIDENCE", 80.0, 0, 100),
+            moderation_min_confidence=_number(env, "MODERATION_MIN_CONFIDENCE", 50.0, 0, 100),
+            moderation_flag_threshold=_number(env, "MODERATION_FLAG_THRESHOLD", 80.0, 0, 100),
+            face_match_threshold=_number(env, "FACE_MATCH_THRESHOLD", 90.0, 0, 100),
+            max_face_matches=int(_number(env, "MAX_FACE_MATCHES", 5, 1, 4096)),
+            custom_labels_min_confidence=_number(env, "CUSTOM_LABELS_MIN_CONFIDENCE", 50.0, 0, 100),
+        )
+        settings.check_prefixes()
+        return settings
+
+    def check_prefixes(self) -> None:
+        """Refuse prefixes that would let results re-trigger the analysis.
+
+        Raises
+        ------
+        ConfigurationError
+            When the results prefix overlaps a watched prefix.
+        """
+        for watched in (self.uploads_prefix, self.faces_prefix):
+            if watched.startswith(self.results_prefix) or self.results_prefix.startswith(watched):
+                raise ConfigurationError(
+                    f"results prefix {self.results_prefix!r} overlaps watched prefix {watched!r}"
+                )

@@ -1,0 +1,439 @@
+"""Use cases of the image pipeline: check, analyse with Rekognition, record."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from medialens.config import MAX_INLINE_IMAGE_BYTES, MAX_S3_IMAGE_BYTES, ImageAnalysisSettings
+from medialens.domain.image_format import SNIFF_BYTES, check_image_format, check_size
+from medialens.domain.ports import AlertPublisher, Catalog, ImageRecognizer, MediaStore
+from medialens.errors import FeatureUnavailableError, RejectedMediaError
+from medialens.models.analysis import Feature, ImageAnalysis, Label
+from medialens.models.catalog import CatalogLocation
+from medialens.models.media import BytesImageRef, ImageRef, InlineImage, MediaObject, S3ImageRef
+from medialens.observability import MetricUnit, logger, metrics
+
+PERSON_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-:]{1,255}$")
+"""Rekognition's pattern for ExternalImageId, which carries the person id."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePorts:
+    """The adapters an image use case talks to."""
+
+    recognizer: ImageRecognizer
+    store: MediaStore
+    catalog: Catalog
+    alerts: AlertPublisher
+
+
+class OutcomeStatus(StrEnum):
+    """What happened to one media item."""
+
+    ANALYSED = "analysed"
+    REJECTED = "rejected"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisOutcome:
+    """Result of one use-case call, small enough to keep as the idempotency record."""
+
+    media_id: str
+    status: OutcomeStatus
+    reason: str | None = None
+    detail: str | None = None
+    result_key: str | None = None
+    flagged: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "media_id": self.media_id,
+            "status": self.status.value,
+            "reason": self.reason,
+            "detail": self.detail,
+            "result_key": self.result_key,
+            "flagged": self.flagged,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnalysisOutcome:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            media_id=data["media_id"],
+            status=OutcomeStatus(data["status"]),
+            reason=data.get("reason"),
+            detail=data.get("detail"),
+            result_key=data.get("result_key"),
+            flagged=bool(data.get("flagged", False)),
+        )
+
+
+def summarize(outcomes: Iterable[AnalysisOutcome]) -> dict[str, int]:
+    """Count outcomes by status, for the handler's response.
+
+    Parameters
+    ----------
+    outcomes : Iterable[AnalysisOutcome]
+
+    Returns
+    -------
+    dict[str, int]
+        One count per :class:`OutcomeStatus`, plus ``flagged``.
+    """
+    counts = {status.value: 0 for status in OutcomeStatus} | {"flagged": 0}
+    for outcome in outcomes:
+        counts[outcome.status.value] += 1
+        counts["flagged"] += int(outcome.flagged)
+    return counts
+
+
+def utc_now() -> str:
+    """Return the current time as an ISO-8601 UTC timestamp with seconds precision."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def person_id_for(key: str, faces_prefix: str) -> str | None:
+    """Return the person id of a face-collection drop, or ``None`` for ordinary media.
+
+    ``faces/<person-id>/<file>`` registers a reference face of ``<person-id>``.
+
+    Raises
+    ------
+    RejectedMediaError
+        When the key is under the faces prefix but names no valid person id.
+    """
+    if not key.startswith(faces_prefix):
+        return None
+    parts = key[len(faces_prefix) :].split("/")
+    if len(parts) < 2 or not parts[0]:
+        raise RejectedMediaError(
+            "missing_person_id", f"face references go under {faces_prefix}<person-id>/<file>"
+        )
+    person_id = parts[0]
+    if not PERSON_ID_PATTERN.fullmatch(person_id):
+        raise RejectedMediaError(
+            "invalid_person_id",
+            f"person id {person_id!r} may only use letters, digits, '_', '.', '-' and ':'",
+        )
+    return person_id
+
+
+def analyze_s3_object(
+    media: MediaObject,
+    *,
+    ports: ImagePorts,
+    settings: ImageAnalysisSettings,
+    clock: Callable[[], str] = utc_now,
+) -> AnalysisOutcome:
+    """Analyse one dropped S3 object and record the result.
+
+    Bad input (empty, too large, not JPEG/PNG, refused by Rekognition) is recorded
+    in the catalog as rejected, logged and counted; it is not raised, so the event
+    is not retried. Every other error propagates.
+
+    Parameters
+    ----------
+    media : MediaObject
+        The object named by the bucket notification.
+    ports : ImagePorts
+        Rekognition, S3, catalog and alert adapters.
+    settings : ImageAnalysisSettings
+        Feature switches, thresholds and prefixes.
+    clock : Callable[[], str]
+        Timestamp source.
+
+    Returns
+    -------
+    AnalysisOutcome
+    """
+    watched = (settings.uploads_prefix, settings.faces_prefix)
+    if not media.key.startswith(watched) or media.key.startswith(settings.results_prefix):
+        logger.warning("Ignoring object outside the watched prefixes", key=media.key)
+        metrics.add_metric(name="MediaIgnored", unit=MetricUnit.Count, value=1)
+        return AnalysisOutcome(media_id=media.media_id, status=OutcomeStatus.IGNORED)
+
+    location = CatalogLocation(
+        media_id=media.media_id,
+        result_bucket=settings.results_bucket,
+        result_key=f"{settings.results_prefix}{media.key}.json",
+        source_bucket=media.bucket,
+        source_key=media.key,
+        version_id=media.version_id,
+        etag=media.etag,
+    )
+    try:
+        person_id = person_id_for(media.key, settings.faces_prefix)
+        check_size(media.size, limit=MAX_S3_IMAGE_BYTES)
+        check_image_format(ports.store.read_head(media, SNIFF_BYTES))
+        analysis = run_analysis(
+            S3ImageRef(bucket=media.bucket, key=media.key, version_id=media.version_id),
+            media_id=media.media_id,
+            person_id=person_id,
+            recognizer=ports.recognizer,
+            settings=settings,
+            analysed_at=clock(),
+        )
+    except RejectedMediaError as rejection:
+        return _reject(location, rejection, ports.catalog, clock())
+    return _record(analysis, location, ports)
+
+
+def analyze_inline_image(
+    image: InlineImage,
+    *,
+    ports: ImagePorts,
+    settings: ImageAnalysisSettings,
+    clock: Callable[[], str] = utc_now,
+) -> tuple[AnalysisOutcome, ImageAnalysis | None]:
+    """Analyse image bytes sent by a caller, and record the result like an S3 drop.
+
+    Parameters
+    ----------
+    image : InlineImage
+        Decoded bytes (at most 5 MB) and an optional name.
+    ports : ImagePorts
+        Rekognition, S3, catalog and alert adapters.
+    settings : ImageAnalysisSettings
+        Feature switches and thresholds.
+    clock : Callable[[], str]
+        Timestamp source.
+
+    Returns
+    -------
+    tuple[AnalysisOutcome, ImageAnalysis | None]
+        The outcome, and the analysis itself when there is one.
+    """
+    location = CatalogLocation(
+        media_id=image.media_id,
+        result_bucket=settings.results_bucket,
+        result_key=f"{settings.results_prefix}{image.media_id}.json",
+        name=image.name,
+    )
+    try:
+        check_size(len(image.data), limit=MAX_INLINE_IMAGE_BYTES)
+        check_image_format(image.data[:SNIFF_BYTES])
+        analysis = run_analysis(
+            BytesImageRef(data=image.data),
+            media_id=image.media_id,
+            person_id=None,
+            recognizer=ports.recognizer,
+            settings=settings,
+            analysed_at=clock(),
+        )
+    except RejectedMediaError as rejection:
+        return _reject(location, rejection, ports.catalog, clock()), None
+    return _record(analysis, location, ports), analysis
+
+
+def run_analysis(
+    image: ImageRef,
+    *,
+    media_id: str,
+    person_id: str | None,
+    recognizer: ImageRecognizer,
+    settings: ImageAnalysisSettings,
+    analysed_at: str,
+) -> ImageAnalysis:
+    """Run every enabled Rekognition operation on one image.
+
+    Parameters
+    ----------
+    image : ImageRef
+        S3 reference or bytes.
+    media_id : str
+        Catalog key of the media.
+    person_id : str | None
+        When set, the image is a reference photo: its face is indexed under this id
+        instead of being searched for.
+    recognizer : ImageRecognizer
+        Rekognition adapter.
+    settings : ImageAnalysisSettings
+        Feature switches and thresholds.
+    analysed_at : str
+        Timestamp recorded with the analysis.
+
+    Returns
+    -------
+    ImageAnalysis
+
+    Raises
+    ------
+    RejectedMediaError
+        When Rekognition refuses the image itself.
+    """
+    features = settings.features
+    run: list[Feature] = []
+    notes: list[str] = []
+    found: dict[str, Any] = {}
+
+    if features.labels:
+        found["labels"], found["image_properties"] = recognizer.detect_labels(
+            image,
+            min_confidence=settings.min_label_confidence,
+            max_labels=settings.max_labels,
+            image_properties=features.image_properties,
+        )
+        run.append(Feature.LABELS)
+    if features.text:
+        found["text"] = tuple(
+            recognizer.detect_text(image, min_confidence=settings.min_text_confidence)
+        )
+        run.append(Feature.TEXT)
+    if features.faces:
+        found["faces"] = tuple(recognizer.detect_faces(image))
+        run.append(Feature.FACES)
+    if features.moderation:
+        moderation = tuple(
+            recognizer.detect_moderation_labels(
+                image, min_confidence=settings.moderation_min_confidence
+            )
+        )
+        found["moderation"] = moderation
+        found["flagged"] = any(
+            label.confidence >= settings.moderation_flag_threshold for label in moderation
+        )
+        run.append(Feature.MODERATION)
+    if settings.custom_labels_arn:
+        try:
+            found["custom_labels"] = tuple(
+                recognizer.detect_custom_labels(
+                    image,
+                    project_version_arn=settings.custom_labels_arn,
+                    min_confidence=settings.custom_labels_min_confidence,
+                )
+            )
+            run.append(Feature.CUSTOM_LABELS)
+        except FeatureUnavailableError as unavailable:
+            _note_unavailable(Feature.CUSTOM_LABELS, unavailable, notes)
+
+    if person_id is not None:
+        found["indexed_faces"] = tuple(
+            recognizer.index_faces(
+                image, collection_id=settings.face_collection_id, person_id=person_id
+            )
+        )
+        run.append(Feature.FACE_INDEX)
+        if not found["indexed_faces"]:
+            notes.append(f"no face good enough to index for person {person_id}")
+    elif features.face_search:
+        if features.faces and not found["faces"]:
+            notes.append("face search skipped: no face in the image")
+        else:
+            found["face_matches"] = tuple(
+                recognizer.search_faces(
+                    image,
+                    collection_id=settings.face_collection_id,
+                    threshold=settings.face_match_threshold,
+                    max_faces=settings.max_face_matches,
+                )
+            )
+            run.append(Feature.FACE_SEARCH)
+
+    labels: list[Label] = found.pop("labels", [])
+    return ImageAnalysis(
+        media_id=media_id,
+        analysed_at=analysed_at,
+        labels=tuple(labels),
+        features_run=tuple(run),
+        notes=tuple(notes),
+        **found,
+    )
+
+
+def _note_unavailable(feature: Feature, error: FeatureUnavailableError, notes: list[str]) -> None:
+    logger.warning("Feature unavailable", feature=feature.value, reason=str(error))
+    metrics.add_metric(name="FeatureUnavailable", unit=MetricUnit.Count, value=1)
+    notes.append(f"{feature.value} skipped: {error}")
+
+
+def _reject(
+    location: CatalogLocation, rejection: RejectedMediaError, catalog: Catalog, rejected_at: str
+) -> AnalysisOutcome:
+    logger.warning(
+        "Media rejected",
+        media_id=location.media_id,
+        reason=rejection.reason,
+        detail=rejection.detail,
+    )
+    metrics.add_metric(name="MediaRejected", unit=MetricUnit.Count, value=1)
+    catalog.record_rejection(location, rejection.reason, rejection.detail, rejected_at)
+    return AnalysisOutcome(
+        media_id=location.media_id,
+        status=OutcomeStatus.REJECTED,
+        reason=rejection.reason,
+        detail=rejection.detail,
+    )
+
+
+def _record(
+    analysis: ImageAnalysis, location: CatalogLocation, ports: ImagePorts
+) -> AnalysisOutcome:
+    ports.store.put_json(location.result_bucket, location.result_key, analysis.to_dict())
+    ports.catalog.record_analysis(analysis, location)
+    if analysis.flagged:
+        ports.alerts.announce_flagged(analysis, location)
+        metrics.add_metric(name="MediaFlagged", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="MediaAnalysed", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "Media analysed",
+        media_id=analysis.media_id,
+        labels=len(analysis.labels),
+        words=len(analysis.words),
+        faces=len(analysis.faces),
+        flagged=analysis.flagged,
+        persons=list(analysis.persons),
+    )
+    return AnalysisOutcome(
+        media_id=analysis.media_id,
+        status=OutcomeStatus.ANALYSED,
+        result_key=location.result_key,
+        flagged=analysis.flagged,
+    )
+
+
+def analyze_inline_request(
+    payload: Mapping[str, Any],
+    *,
+    ports: ImagePorts,
+    settings: ImageAnalysisSettings,
+    clock: Callable[[], str] = utc_now,
+) -> dict[str, Any]:
+    """Answer a direct invocation carrying base64 image bytes.
+
+    Parameters
+    ----------
+    payload : Mapping[str, Any]
+        ``{"image_base64": "<base64 JPEG or PNG>", "name": "<optional label>"}``.
+    ports : ImagePorts
+    settings : ImageAnalysisSettings
+    clock : Callable[[], str]
+
+    Returns
+    -------
+    dict[str, Any]
+        The outcome, plus ``analysis`` when the image was analysed. A malformed
+        request is answered with ``status: rejected`` and the reason, never raised.
+    """
+    try:
+        image = InlineImage.from_payload(payload)
+    except RejectedMediaError as rejection:
+        logger.warning("Inline request rejected", reason=rejection.reason, detail=rejection.detail)
+        metrics.add_metric(name="MediaRejected", unit=MetricUnit.Count, value=1)
+        return AnalysisOutcome(
+            media_id="",
+            status=OutcomeStatus.REJECTED,
+            reason=rejection.reason,
+            detail=rejection.detail,
+        ).to_dict()
+    outcome, analysis = analyze_inline_image(image, ports=ports, settings=settings, clock=clock)
+    response = outcome.to_dict()
+    if analysis is not None:
+        response["analysis"] = analysis.to_dict()
+    return response

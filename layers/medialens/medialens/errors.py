@@ -1,0 +1,40 @@
+"""Errors raised by medialens.
+
+Expected bad input is a :class:`RejectedMediaError`: it is recorded, logged and
+counted, never retried. Anything else propagates so that Lambda's own retries and
+on-failure destinations stay in charge.
+"""
+
+from __future__ import annotations
+
+
+class MedialensError(Exception):
+    """Base class of every error medialens raises on purpose."""
+
+
+class ConfigurationError(MedialensError):
+    """A setting read from the environment is missing or malformed."""
+
+
+class RejectedMediaError(MedialensError):
+    """Media that cannot be analysed; retrying would not change the outcome.
+
+    Parameters
+    ----------
+    reason : str
+        Short machine-readable reason code, for example ``"unsupported_format"``.
+    detail : str
+        Human-readable explanation recorded in the catalog and the log.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class FeatureUnavailableError(MedialensError):
+    """An optional analysis cannot run now (for example a Custom Labels model that is stopped).
+
+    The rest of the analysis goes on; the gap is noted in the result and counted.
+    """

@@ -1,0 +1,31 @@
+"""Where a media item and its analysis live; the catalog's key for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogLocation:
+    """Identity of a media item in the catalog, and where its full analysis is.
+
+    Attributes
+    ----------
+    media_id : str
+        Catalog key: the S3 key of the source, or ``inline/<sha256>``.
+    source_bucket, source_key, version_id, etag : str | None
+        The analysed S3 object version; ``None`` for inline bytes.
+    result_bucket, result_key : str
+        Where ``results/<media_id>.json`` is written.
+    name : str | None
+        Caller-supplied name of inline media.
+    """
+
+    media_id: str
+    result_bucket: str
+    result_key: str
+    source_bucket: str | None = None
+    source_key: str | None = None
+    version_id: str | None = None
+    etag: str | None = None
+    name: str | None = None

@@ -1,0 +1,17 @@
+"""The only Logger, Tracer and Metrics instances of medialens.
+
+Service name and metrics namespace come from the standard Powertools environment
+variables (``POWERTOOLS_SERVICE_NAME``, ``POWERTOOLS_METRICS_NAMESPACE``) set in
+``template.yaml``.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+__all__ = ["MetricUnit", "logger", "metrics", "tracer"]
