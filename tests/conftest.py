@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+# Before any boto3 client exists: a region, fake credentials, no X-Ray, EMF namespace.
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "medialens",
+        "POWERTOOLS_METRICS_NAMESPACE": "Medialens",
+    }
+)
+for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(variable, None)
+
+from medialens.adapters import aws  # noqa: E402
+from tests.support import stack as stack_support  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clients() -> Iterator[None]:
+    aws._client.cache_clear()
+    aws.dynamodb_resource.cache_clear()
+    yield
+    aws._client.cache_clear()
+    aws.dynamodb_resource.cache_clear()
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[stack_support.Stack]:
+    """Bucket, tables, topic (with an SQS subscriber) and the function environment."""
+    with mock_aws():
+        s3 = boto3.client("s3")
+        dynamodb = boto3.client("dynamodb")
+        sns = boto3.client("sns")
+        sqs = boto3.client("sqs")
+        bucket = stack_support.bucket_name()
+        s3.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        catalog = stack_support.create_table(dynamodb, "CatalogTable")
+        idempotency = stack_support.create_table(dynamodb, "IdempotencyTable")
+        topic_arn = sns.create_topic(Name=stack_support.physical_name("AlertsTopic"))["TopicArn"]
+        queue_url = sqs.create_queue(QueueName="alerts-subscriber")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        collection = stack_support.physical_name("FaceCollection")
+        environment = stack_support.function_environment(
+            {
+                "CatalogTable": catalog,
+                "IdempotencyTable": idempotency,
+                "AlertsTopic": topic_arn,
+                "FaceCollection": collection,
+            }
+        )
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "medialens-AnalyzeImageFunction")
+        yield stack_support.Stack(
+            bucket=bucket,
+            catalog_table=catalog,
+            idempotency_table=idempotency,
+            alerts_topic_arn=topic_arn,
+            alerts_queue_url=queue_url,
+            face_collection_id=collection,
+            s3=s3,
+            dynamodb=dynamodb,
+            sqs=sqs,
+        )
+
+
+@pytest.fixture
+def rekognition(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
+    """A Rekognition client whose answers are queued by the test and checked by botocore.
+
+    Stubber validates every queued response and every request against Rekognition's
+    service model; a call with nothing queued fails the test.
+    """
+    client = boto3.client("rekognition", region_name="eu-west-1")
+    stubber = Stubber(client)
+    monkeypatch.setattr("medialens.adapters.rekognition.rekognition_client", lambda: client)
+    with stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "medialens-AnalyzeImageFunction"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = (
+        "arn:aws:lambda:eu-west-1:123456789012:function:medialens-AnalyzeImageFunction"
+    )
+    aws_request_id: str = "52fdfc07-2182-454f-963f-5f0f9a621d72"
+    log_group_name: str = "/aws/lambda/medialens-AnalyzeImageFunction"
+    log_stream_name: str = "2026/11/27/[$LATEST]abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 55_000
+
+
+@pytest.fixture
+def lambda_context() -> Any:
+    return FakeLambdaContext()

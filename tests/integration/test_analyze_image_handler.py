@@ -1,0 +1,300 @@
+"""The S3-drop handler end to end: moto S3/DynamoDB/SNS, Rekognition stubbed to its model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from tests.support import rekognition as answers
+from tests.support.images import gif_bytes, heic_bytes, jpeg_bytes, png_bytes
+from tests.support.stack import ROOT, Stack, load_handler
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def handler() -> Any:
+    return load_handler("analyze_image")
+
+
+def invoke(handler: Any, event: dict[str, Any], context: Any) -> dict[str, int]:
+    result: dict[str, int] = handler.lambda_handler(event, context)
+    return result
+
+
+def emitted_metrics(output: str) -> list[str]:
+    names: list[str] = []
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            blob = json.loads(line)
+            for directive in blob["_aws"]["CloudWatchMetrics"]:
+                names += [metric["Name"] for metric in directive["Metrics"]]
+    return names
+
+
+def test_upload_is_analysed_into_s3_and_a_searchable_catalog(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/my photo +1 café.jpg"
+    event = stack.put_object(key, jpeg_bytes())
+    record = event["Records"][0]["s3"]["object"]
+    assert record["key"] == "uploads/my+photo+%2B1+caf%C3%A9.jpg"
+    answers.queue_full_analysis(
+        rekognition,
+        answers.s3_image(stack.bucket, key, record["versionId"]),
+        labels=(("Dog", 97.5), ("Beach", 91.0)),
+        lines=("INVOICE 42",),
+        matches=(("alice", 99.2),),
+        collection_id=stack.face_collection_id,
+    )
+
+    summary = invoke(handler, event, lambda_context)
+
+    assert summary == {"analysed": 1, "rejected": 0, "ignored": 0, "flagged": 0}
+    document = stack.result_document(f"results/{key}.json")
+    assert [label["name"] for label in document["labels"]] == ["Dog", "Beach"]
+    assert document["words"] == ["invoice", "42"]
+    assert document["faces"][0]["dominant_emotion"] == "HAPPY"
+    assert document["faces"][0]["age_low"] == 26
+    assert document["image_properties"]["dominant_colors"][0]["simplified"] == "blue"
+    assert document["persons"] == ["alice"]
+    meta = stack.catalog_item(key)
+    assert meta is not None
+    assert meta["status"]["S"] == "ANALYSED"
+    assert meta["version_id"]["S"] == record["versionId"]
+    assert stack.search("ByTerm", "LABEL#dog") == [key]
+    assert stack.search("ByTerm", "LABEL#animal") == [key]
+    assert stack.search("ByTerm", "WORD#invoice") == [key]
+    assert stack.search("ByTerm", "PERSON#alice") == [key]
+    assert stack.search("Flagged", "FLAGGED") == []
+    assert stack.alerts() == []
+
+
+def test_flagged_media_is_marked_and_announced(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/party.png"
+    event = stack.put_object(key, png_bytes())
+    answers.queue_full_analysis(
+        rekognition,
+        answers.s3_image(stack.bucket, key, event["Records"][0]["s3"]["object"]["versionId"]),
+        moderation=(("Drinking", "Alcohol", 91.3), ("Smoking", "Drugs & Tobacco", 62.0)),
+        faces=0,
+        collection_id=stack.face_collection_id,
+    )
+
+    summary = invoke(handler, event, lambda_context)
+
+    assert summary["flagged"] == 1
+    assert stack.search("Flagged", "FLAGGED") == [key]
+    assert stack.search("ByTerm", "MODERATION#drinking") == [key]
+    [alert] = stack.alerts()
+    assert alert["media_id"] == key
+    assert {label["name"] for label in alert["moderation_labels"]} == {"Drinking", "Smoking"}
+
+
+def test_below_threshold_moderation_is_recorded_but_not_flagged(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/glass.jpg"
+    event = stack.put_object(key, jpeg_bytes())
+    answers.queue_full_analysis(
+        rekognition,
+        answers.s3_image(stack.bucket, key, event["Records"][0]["s3"]["object"]["versionId"]),
+        moderation=(("Drinking", "Alcohol", 79.9),),
+        faces=0,
+        collection_id=stack.face_collection_id,
+    )
+
+    summary = invoke(handler, event, lambda_context)
+
+    assert summary["flagged"] == 0
+    assert stack.search("Flagged", "FLAGGED") == []
+    assert stack.search("ByTerm", "MODERATION#drinking") == [key]
+    assert stack.alerts() == []
+
+
+def test_face_reference_is_indexed_under_the_person_id(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "faces/alice/reference.jpg"
+    event = stack.put_object(key, jpeg_bytes())
+    image = answers.s3_image(stack.bucket, key, event["Records"][0]["s3"]["object"]["versionId"])
+    answers.queue_full_analysis(rekognition, image, faces=0, collection_id="unused")
+    rekognition.add_response(
+        "index_faces",
+        answers.index_response("alice"),
+        {
+            "CollectionId": stack.face_collection_id,
+            "Image": image,
+            "ExternalImageId": "alice",
+            "DetectionAttributes": ["DEFAULT"],
+            "MaxFaces": 1,
+            "QualityFilter": "AUTO",
+        },
+    )
+
+    invoke(handler, event, lambda_context)
+
+    assert stack.search("ByTerm", "PERSON#alice") == [key]
+    document = stack.result_document(f"results/{key}.json")
+    assert document["indexed_faces"][0]["person_id"] == "alice"
+    assert "face_index" in document["features_run"]
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "reason"),
+    [
+        ("uploads/empty.jpg", b"", "empty"),
+        ("uploads/anim.gif", gif_bytes(), "unsupported_format"),
+        ("uploads/iphone.heic", heic_bytes(), "unsupported_format"),
+        ("uploads/notes.jpg", b"meeting notes, not a picture\n" * 20, "not_an_image"),
+        ("faces/bad person!/x.jpg", jpeg_bytes(), "invalid_person_id"),
+        ("faces/loose.jpg", jpeg_bytes(), "missing_person_id"),
+    ],
+)
+def test_bad_input_is_recorded_as_rejected_without_calling_rekognition(
+    stack: Stack,
+    rekognition: Stubber,
+    handler: Any,
+    lambda_context: Any,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    key: str,
+    body: bytes,
+    reason: str,
+) -> None:
+    event = stack.put_object(key, body)
+
+    summary = invoke(handler, event, lambda_context)
+
+    assert summary == {"analysed": 0, "rejected": 1, "ignored": 0, "flagged": 0}
+    meta = stack.catalog_item(key)
+    assert meta is not None
+    assert meta["status"]["S"] == "REJECTED"
+    assert meta["rejection_reason"]["S"] == reason
+    assert stack.keys("results/") == []
+    output = capfd.readouterr().out
+    assert "MediaRejected" in emitted_metrics(output)
+    assert any(
+        record.getMessage() == "Media rejected" and getattr(record, "reason", None) == reason
+        for record in caplog.records
+    )
+
+
+def test_oversized_object_is_rejected_from_its_size(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/huge.jpg"
+    event = stack.put_object(key, jpeg_bytes() + bytes(15 * 1024 * 1024))
+
+    invoke(handler, event, lambda_context)
+
+    meta = stack.catalog_item(key)
+    assert meta is not None
+    assert meta["rejection_reason"]["S"] == "too_large"
+
+
+def test_image_rekognition_refuses_is_recorded_and_not_retried(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/corrupt.jpg"
+    event = stack.put_object(key, jpeg_bytes())
+    rekognition.add_client_error(
+        "detect_labels",
+        service_error_code="InvalidImageFormatException",
+        service_message="Request has invalid image format",
+        http_status_code=400,
+    )
+
+    summary = invoke(handler, event, lambda_context)
+
+    assert summary["rejected"] == 1
+    meta = stack.catalog_item(key)
+    assert meta is not None
+    assert meta["rejection_reason"]["S"] == "invalid_image_format"
+
+
+def test_duplicate_delivery_is_analysed_once(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/dup.jpg"
+    event = stack.put_object(key, jpeg_bytes())
+    answers.queue_full_analysis(
+        rekognition,
+        answers.s3_image(stack.bucket, key, event["Records"][0]["s3"]["object"]["versionId"]),
+        collection_id=stack.face_collection_id,
+    )
+
+    first = invoke(handler, event, lambda_context)
+    second = invoke(handler, json.loads(json.dumps(event)), lambda_context)
+
+    assert first == second
+    versions = stack.s3.list_object_versions(Bucket=stack.bucket, Prefix=f"results/{key}")
+    assert len(versions["Versions"]) == 1
+
+
+def test_new_version_of_a_key_replaces_its_catalog_entries(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/pet.jpg"
+    first = stack.put_object(key, jpeg_bytes())
+    answers.queue_full_analysis(
+        rekognition,
+        answers.s3_image(stack.bucket, key, first["Records"][0]["s3"]["object"]["versionId"]),
+        labels=(("Dog", 97.0),),
+        faces=0,
+        collection_id=stack.face_collection_id,
+    )
+    invoke(handler, first, lambda_context)
+    second = stack.put_object(key, png_bytes())
+    answers.queue_full_analysis(
+        rekognition,
+        answers.s3_image(stack.bucket, key, second["Records"][0]["s3"]["object"]["versionId"]),
+        labels=(("Cat", 95.0),),
+        faces=0,
+        collection_id=stack.face_collection_id,
+    )
+
+    invoke(handler, second, lambda_context)
+
+    assert stack.search("ByTerm", "LABEL#dog") == []
+    assert stack.search("ByTerm", "LABEL#cat") == [key]
+
+
+def test_results_and_foreign_prefixes_never_trigger_analysis(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    event = json.loads((ROOT / "events" / "s3_put_results_ignored.json").read_text())
+    event["Records"][0]["s3"]["bucket"]["name"] = stack.bucket
+
+    summary = invoke(handler, event, lambda_context)
+
+    assert summary == {"analysed": 0, "rejected": 0, "ignored": 1, "flagged": 0}
+    assert stack.keys("results/") == []
+
+
+def test_persistent_throttling_propagates_for_lambda_retry_and_frees_the_idempotency_key(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/busy.jpg"
+    event = stack.put_object(key, jpeg_bytes())
+    rekognition.add_client_error(
+        "detect_labels", service_error_code="ThrottlingException", http_status_code=400
+    )
+
+    with pytest.raises(Exception, match="ThrottlingException"):
+        invoke(handler, event, lambda_context)
+
+    assert stack.catalog_item(key) is None
+    records = stack.dynamodb.scan(TableName=stack.idempotency_table)["Items"]
+    assert records == []
+    answers.queue_full_analysis(
+        rekognition,
+        answers.s3_image(stack.bucket, key, event["Records"][0]["s3"]["object"]["versionId"]),
+        collection_id=stack.face_collection_id,
+    )
+    assert invoke(handler, event, lambda_context)["analysed"] == 1

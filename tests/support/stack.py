@@ -1,0 +1,177 @@
+"""The stack's AWS resources, created in moto from template.yaml itself.
+
+Table keys and indexes, the function environment and the bucket name are read from
+the template, so the tests exercise what gets deployed rather than a second copy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK_NAME = "medialens"
+ACCOUNT_ID = "123456789012"
+REGION = "eu-west-1"
+
+
+@cache
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = cfn_yaml.loads((ROOT / "template.yaml").read_text())
+    return loaded
+
+
+def physical_name(logical_id: str) -> str:
+    """Name a resource the way the local stack does: ``<stack>-<LogicalId>``."""
+    return f"{STACK_NAME}-{logical_id}"
+
+
+def _sub(text: str) -> str:
+    pseudo = {"AWS::StackName": STACK_NAME, "AWS::AccountId": ACCOUNT_ID, "AWS::Region": REGION}
+    return re.sub(r"\$\{([^}]+)\}", lambda m: pseudo.get(m.group(1), resolve({"Ref": m.group(1)})), text)
+
+
+def resolve(value: Any, refs: dict[str, str] | None = None) -> str:
+    """Resolve the intrinsic functions used in the template's environment section."""
+    refs = refs or {}
+    if isinstance(value, str | int | float):
+        return str(value)
+    if "Ref" in value:
+        name = value["Ref"]
+        if name in refs:
+            return refs[name]
+        parameters = template()["Parameters"]
+        if name in parameters:
+            return str(parameters[name].get("Default", ""))
+        return physical_name(name)
+    if "Fn::Sub" in value:
+        return _sub(value["Fn::Sub"])
+    raise ValueError(f"unsupported intrinsic in test stack: {value}")
+
+
+def resource(logical_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = template()["Resources"][logical_id]
+    return found
+
+
+def bucket_name() -> str:
+    return resolve(resource("MediaBucket")["Properties"]["BucketName"])
+
+
+def function_environment(refs: dict[str, str]) -> dict[str, str]:
+    """The Globals environment, resolved with ``refs`` for resources such as the topic."""
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    return {name: resolve(value, refs) for name, value in variables.items()}
+
+
+def create_table(client: Any, logical_id: str) -> str:
+    """Create a DynamoDB table with the key schema and indexes the template declares."""
+    properties = resource(logical_id)["Properties"]
+    name = physical_name(logical_id)
+    params: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "BillingMode": properties["BillingMode"],
+    }
+    if "GlobalSecondaryIndexes" in properties:
+        params["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+    client.create_table(**json.loads(json.dumps(params)))
+    return name
+
+
+@dataclass
+class Stack:
+    bucket: str
+    catalog_table: str
+    idempotency_table: str
+    alerts_topic_arn: str
+    alerts_queue_url: str
+    face_collection_id: str
+    s3: Any
+    dynamodb: Any
+    sqs: Any
+
+    def catalog_item(self, media_id: str, sk: str = "META") -> dict[str, Any] | None:
+        response = self.dynamodb.get_item(
+            TableName=self.catalog_table,
+            Key={"pk": {"S": f"MEDIA#{media_id}"}, "sk": {"S": sk}},
+        )
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    def media_items(self, media_id: str) -> list[dict[str, Any]]:
+        response = self.dynamodb.query(
+            TableName=self.catalog_table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"MEDIA#{media_id}"}},
+        )
+        items: list[dict[str, Any]] = response["Items"]
+        return items
+
+    def search(self, index: str, key: str) -> list[str]:
+        """Media ids under a catalog index key, most confident first."""
+        attribute = "gsi1pk" if index == "ByTerm" else "gsi2pk"
+        response = self.dynamodb.query(
+            TableName=self.catalog_table,
+            IndexName=index,
+            KeyConditionExpression=f"{attribute} = :key",
+            ExpressionAttributeValues={":key": {"S": key}},
+            ScanIndexForward=False,
+        )
+        return [item["media_id"]["S"] for item in response["Items"]]
+
+    def result_document(self, key: str) -> dict[str, Any]:
+        body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        document: dict[str, Any] = json.loads(body)
+        return document
+
+    def keys(self, prefix: str = "") -> list[str]:
+        response = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
+        return [entry["Key"] for entry in response.get("Contents", [])]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        response = self.sqs.receive_message(
+            QueueUrl=self.alerts_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        )
+        return [json.loads(json.loads(m["Body"])["Message"]) for m in response.get("Messages", [])]
+
+    def put_object(self, key: str, body: bytes) -> dict[str, Any]:
+        """Upload like a user would and return the S3 notification S3 would send."""
+        put = self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        return s3_event(self.bucket, key, len(body), put["ETag"].strip('"'), put.get("VersionId"))
+
+
+def s3_event(
+    bucket: str, key: str, size: int, etag: str, version_id: str | None
+) -> dict[str, Any]:
+    """An ObjectCreated:Put notification for one object, shaped like events/s3_put_upload.json."""
+    from urllib.parse import quote_plus
+
+    event: dict[str, Any] = json.loads((ROOT / "events" / "s3_put_upload.json").read_text())
+    record = event["Records"][0]
+    record["s3"]["bucket"]["name"] = bucket
+    record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{bucket}"
+    s3_object = {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag, "sequencer": "0A1B"}
+    if version_id:
+        s3_object["versionId"] = version_id
+    record["s3"]["object"] = s3_object
+    return event
+
+
+def load_handler(function_dir: str) -> ModuleType:
+    """Import ``functions/<function_dir>/handler.py`` as a fresh module."""
+    path = ROOT / "functions" / function_dir / "handler.py"
+    spec = importlib.util.spec_from_file_location(f"{function_dir}_handler", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
