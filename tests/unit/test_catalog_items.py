@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from medialens.adapters.catalog import analysis_items
+from medialens.models.analysis import (
+    FaceMatch,
+    ImageAnalysis,
+    Label,
+    ModerationLabel,
+    TextDetection,
+    TextKind,
+)
+from medialens.models.catalog import CatalogLocation
+
+LOCATION = CatalogLocation(media_id="uploads/a.jpg", result_bucket="b", result_key="results/a.json")
+
+
+def analysis(**fields: object) -> ImageAnalysis:
+    return ImageAnalysis(media_id="uploads/a.jpg", analysed_at="2026-11-27T10:00:00+00:00", **fields)  # type: ignore[arg-type]
+
+
+def test_terms_are_normalised_deduplicated_and_keep_the_best_confidence() -> None:
+    items = analysis_items(
+        analysis(
+            labels=(Label("Dog", 97.0, parents=("Animal",)), Label("Cat", 80.0, parents=("Animal",))),
+            text=(
+                TextDetection("Invoice,", TextKind.WORD, 99.0),
+                TextDetection("INVOICE", TextKind.WORD, 91.0),
+                TextDetection("Invoice total", TextKind.LINE, 99.0),
+            ),
+        ),
+        LOCATION,
+    )
+
+    terms = {item["sk"]: item for item in items if item["sk"] != "META"}
+    assert set(terms) == {"LABEL#dog", "LABEL#cat", "LABEL#animal", "WORD#invoice"}
+    assert terms["LABEL#animal"]["gsi1sk"] == "097.000#uploads/a.jpg"
+    assert terms["WORD#invoice"]["gsi1sk"].startswith("099.000#")
+    assert items[-1]["sk"] == "META"
+
+
+def test_sort_keys_order_by_confidence_as_strings() -> None:
+    low = analysis_items(analysis(labels=(Label("Dog", 9.5),)), LOCATION)[0]["gsi1sk"]
+    high = analysis_items(analysis(labels=(Label("Dog", 100.0),)), LOCATION)[0]["gsi1sk"]
+
+    assert low < high
+
+
+def test_only_flagged_media_enter_the_flagged_index() -> None:
+    clean = analysis_items(analysis(), LOCATION)[-1]
+    flagged = analysis_items(
+        analysis(moderation=(ModerationLabel("Violence", None, 90.0),), flagged=True), LOCATION
+    )[-1]
+
+    assert "gsi2pk" not in clean
+    assert flagged["gsi2pk"] == "FLAGGED"
+
+
+def test_persons_are_searchable() -> None:
+    items = analysis_items(analysis(face_matches=(FaceMatch("bob", "f-1", 97.1),)), LOCATION)
+
+    assert items[0]["gsi1pk"] == "PERSON#bob"
+    assert items[-1]["persons"] == ["bob"]

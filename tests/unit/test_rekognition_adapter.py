@@ -1,0 +1,230 @@
+"""The Rekognition adapter and the use case's feature switches, against the service model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.stub import Stubber
+
+from medialens.adapters.aws import RETRY_CONFIG
+from medialens.adapters.rekognition import RekognitionImageAdapter
+from medialens.config import FeatureSwitches, ImageAnalysisSettings
+from medialens.domain.analyze_image import run_analysis
+from medialens.errors import RejectedMediaError
+from medialens.models.analysis import Feature
+from medialens.models.media import BytesImageRef, S3ImageRef
+from tests.support import rekognition as answers
+
+IMAGE = S3ImageRef(bucket="media", key="uploads/a.jpg", version_id="v1")
+IMAGE_PARAM = {"S3Object": {"Bucket": "media", "Name": "uploads/a.jpg", "Version": "v1"}}
+SETTINGS = ImageAnalysisSettings(
+    catalog_table="c",
+    idempotency_table="i",
+    results_bucket="media",
+    alerts_topic_arn="arn:aws:sns:eu-west-1:123456789012:a",
+    face_collection_id="faces",
+)
+CUSTOM_ARN = "arn:aws:rekognition:eu-west-1:123456789012:project/logos/version/logos.1/1700000000000"
+
+
+@pytest.fixture
+def adapter(rekognition: Stubber) -> RekognitionImageAdapter:
+    return RekognitionImageAdapter()
+
+
+def test_s3_images_are_passed_by_reference_with_their_version(
+    rekognition: Stubber, adapter: RekognitionImageAdapter
+) -> None:
+    rekognition.add_response(
+        "detect_faces", answers.faces_response(2), {"Image": IMAGE_PARAM, "Attributes": ["ALL"]}
+    )
+
+    faces = adapter.detect_faces(IMAGE)
+
+    assert len(faces) == 2
+    assert faces[0].attributes["Smile"] is True
+    assert faces[0].gender == "Female"
+    assert faces[0].dominant_emotion == "HAPPY"
+
+
+def test_bytes_are_passed_as_bytes(rekognition: Stubber, adapter: RekognitionImageAdapter) -> None:
+    rekognition.add_response(
+        "detect_moderation_labels",
+        answers.moderation_response(("Violence", "", 70.0)),
+        {"Image": {"Bytes": b"\xff\xd8\xff"}, "MinConfidence": 50.0},
+    )
+
+    [label] = adapter.detect_moderation_labels(BytesImageRef(b"\xff\xd8\xff"), min_confidence=50.0)
+
+    assert (label.name, label.parent, label.confidence) == ("Violence", None, 70.0)
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("InvalidImageFormatException", "invalid_image_format"),
+        ("ImageTooLargeException", "image_too_large"),
+        ("InvalidS3ObjectException", "unreadable_object"),
+    ],
+)
+def test_image_refusals_become_rejections(
+    rekognition: Stubber, adapter: RekognitionImageAdapter, code: str, reason: str
+) -> None:
+    rekognition.add_client_error("detect_text", service_error_code=code, http_status_code=400)
+
+    with pytest.raises(RejectedMediaError) as raised:
+        adapter.detect_text(IMAGE, min_confidence=80.0)
+
+    assert raised.value.reason == reason
+
+
+def test_search_on_an_image_without_faces_finds_nobody(
+    rekognition: Stubber, adapter: RekognitionImageAdapter
+) -> None:
+    rekognition.add_client_error(
+        "search_faces_by_image",
+        service_error_code="InvalidParameterException",
+        service_message="There are no faces in the image. Should be at least 1.",
+        http_status_code=400,
+    )
+
+    assert adapter.search_faces(IMAGE, collection_id="faces", threshold=90.0, max_faces=5) == []
+
+
+def test_missing_collection_is_not_swallowed(
+    rekognition: Stubber, adapter: RekognitionImageAdapter
+) -> None:
+    rekognition.add_client_error(
+        "search_faces_by_image", service_error_code="ResourceNotFoundException"
+    )
+
+    with pytest.raises(Exception, match="ResourceNotFoundException"):
+        adapter.search_faces(IMAGE, collection_id="faces", threshold=90.0, max_faces=5)
+
+
+def test_only_enabled_features_call_rekognition(
+    rekognition: Stubber, adapter: RekognitionImageAdapter
+) -> None:
+    settings = replace(
+        SETTINGS,
+        features=FeatureSwitches(
+            labels=True,
+            image_properties=False,
+            text=False,
+            faces=False,
+            moderation=False,
+            face_search=False,
+        ),
+    )
+    rekognition.add_response(
+        "detect_labels",
+        answers.labels_response(("Cat", 99.0)),
+        {
+            "Image": IMAGE_PARAM,
+            "MaxLabels": 25,
+            "MinConfidence": 55.0,
+            "Features": ["GENERAL_LABELS"],
+        },
+    )
+
+    analysis = run_analysis(
+        IMAGE,
+        media_id="uploads/a.jpg",
+        person_id=None,
+        recognizer=adapter,
+        settings=settings,
+        analysed_at="2026-11-27T00:00:00+00:00",
+    )
+
+    assert analysis.features_run == (Feature.LABELS,)
+    assert [label.name for label in analysis.labels] == ["Cat"]
+
+
+def only_custom_labels(settings: ImageAnalysisSettings) -> ImageAnalysisSettings:
+    off = FeatureSwitches(False, False, False, False, False, False)
+    return replace(settings, features=off, custom_labels_arn=CUSTOM_ARN)
+
+
+def test_custom_labels_run_when_a_project_version_is_configured(
+    rekognition: Stubber, adapter: RekognitionImageAdapter
+) -> None:
+    rekognition.add_response(
+        "detect_custom_labels",
+        {
+            "CustomLabels": [
+                {"Name": "acme-logo", "Confidence": 93.0, "Geometry": {"BoundingBox": answers.BOX}}
+            ]
+        },
+        {"ProjectVersionArn": CUSTOM_ARN, "Image": IMAGE_PARAM, "MinConfidence": 50.0},
+    )
+
+    analysis = run_analysis(
+        IMAGE,
+        media_id="m",
+        person_id=None,
+        recognizer=adapter,
+        settings=only_custom_labels(SETTINGS),
+        analysed_at="t",
+    )
+
+    [label] = analysis.custom_labels
+    assert (label.name, label.source, len(label.instances)) == ("acme-logo", "custom", 1)
+
+
+def test_a_stopped_custom_model_is_noted_and_the_rest_goes_on(
+    rekognition: Stubber, adapter: RekognitionImageAdapter
+) -> None:
+    rekognition.add_client_error("detect_custom_labels", service_error_code="ResourceNotReadyException")
+
+    analysis = run_analysis(
+        IMAGE,
+        media_id="m",
+        person_id=None,
+        recognizer=adapter,
+        settings=only_custom_labels(SETTINGS),
+        analysed_at="t",
+    )
+
+    assert analysis.custom_labels == ()
+    assert Feature.CUSTOM_LABELS not in analysis.features_run
+    assert "ResourceNotReadyException" in analysis.notes[0]
+
+
+def throttled_then_ok(error_code: str, failures: int) -> tuple[Any, list[str]]:
+    """A real client whose HTTP layer answers ``failures`` throttling errors, then success."""
+    client = boto3.client("rekognition", region_name="eu-west-1", config=RETRY_CONFIG)
+    attempts: list[str] = []
+
+    def send(request: Any, **_: Any) -> AWSResponse:
+        attempts.append(request.headers.get("X-Amz-Target", b"").decode())
+        if len(attempts) <= failures:
+            body = {"__type": error_code, "message": "Rate exceeded"}
+            return AWSResponse(request.url, 400, {}, _Raw(json.dumps(body).encode()))
+        body = answers.moderation_response()
+        return AWSResponse(request.url, 200, {}, _Raw(json.dumps(body).encode()))
+
+    client.meta.events.register("before-send.rekognition.*", send)
+    return client, attempts
+
+
+class _Raw:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Any:
+        yield self._data
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "ProvisionedThroughputExceededException"])
+def test_throttling_is_retried_by_botocore_with_backoff(code: str) -> None:
+    client, attempts = throttled_then_ok(code, failures=2)
+
+    labels = RekognitionImageAdapter(client).detect_moderation_labels(IMAGE, min_confidence=50.0)
+
+    assert labels == []
+    assert attempts == ["RekognitionService.DetectModerationLabels"] * 3
