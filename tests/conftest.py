@@ -26,6 +26,7 @@ for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(variable, None)
 
 from medialens.adapters import aws  # noqa: E402
+
 from tests.support import stack as stack_support  # noqa: E402
 
 

@@ -6,12 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from medialens.config import ImageAnalysisSettings
+
 from scripts.layer_requirements import TARGET, render
 from tests.support.stack import ROOT, function_environment, resource, template
 
-FUNCTIONS = {"AnalyzeImageFunction": "analyze_image", "AnalyzeImageBytesFunction": "analyze_image_bytes"}
+FUNCTIONS = {
+    "AnalyzeImageFunction": "analyze_image",
+    "AnalyzeImageBytesFunction": "analyze_image_bytes",
+}
 
 
 def resources_of(kind: str) -> dict[str, dict[str, Any]]:

@@ -173,7 +173,9 @@ def queue_full_analysis(
         text_response(*lines),
         {"Image": image, "Filters": {"WordFilter": {"MinConfidence": 80.0}}},
     )
-    stubber.add_response("detect_faces", faces_response(faces), {"Image": image, "Attributes": ["ALL"]})
+    stubber.add_response(
+        "detect_faces", faces_response(faces), {"Image": image, "Attributes": ["ALL"]}
+    )
     stubber.add_response(
         "detect_moderation_labels",
         moderation_response(*moderation),

@@ -36,7 +36,9 @@ def physical_name(logical_id: str) -> str:
 
 def _sub(text: str) -> str:
     pseudo = {"AWS::StackName": STACK_NAME, "AWS::AccountId": ACCOUNT_ID, "AWS::Region": REGION}
-    return re.sub(r"\$\{([^}]+)\}", lambda m: pseudo.get(m.group(1), resolve({"Ref": m.group(1)})), text)
+    return re.sub(
+        r"\$\{([^}]+)\}", lambda m: pseudo.get(m.group(1), resolve({"Ref": m.group(1)})), text
+    )
 
 
 def resolve(value: Any, refs: dict[str, str] | None = None) -> str:
@@ -150,9 +152,7 @@ class Stack:
         return s3_event(self.bucket, key, len(body), put["ETag"].strip('"'), put.get("VersionId"))
 
 
-def s3_event(
-    bucket: str, key: str, size: int, etag: str, version_id: str | None
-) -> dict[str, Any]:
+def s3_event(bucket: str, key: str, size: int, etag: str, version_id: str | None) -> dict[str, Any]:
     """An ObjectCreated:Put notification for one object, shaped like events/s3_put_upload.json."""
     from urllib.parse import quote_plus
 
@@ -171,7 +171,8 @@ def load_handler(function_dir: str) -> ModuleType:
     """Import ``functions/<function_dir>/handler.py`` as a fresh module."""
     path = ROOT / "functions" / function_dir / "handler.py"
     spec = importlib.util.spec_from_file_location(f"{function_dir}_handler", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from medialens.adapters.catalog import analysis_items
 from medialens.models.analysis import (
     FaceMatch,
@@ -14,14 +16,19 @@ from medialens.models.catalog import CatalogLocation
 LOCATION = CatalogLocation(media_id="uploads/a.jpg", result_bucket="b", result_key="results/a.json")
 
 
-def analysis(**fields: object) -> ImageAnalysis:
-    return ImageAnalysis(media_id="uploads/a.jpg", analysed_at="2026-11-27T10:00:00+00:00", **fields)  # type: ignore[arg-type]
+def analysis(**fields: Any) -> ImageAnalysis:
+    return ImageAnalysis(
+        media_id="uploads/a.jpg", analysed_at="2026-11-27T10:00:00+00:00", **fields
+    )
 
 
 def test_terms_are_normalised_deduplicated_and_keep_the_best_confidence() -> None:
     items = analysis_items(
         analysis(
-            labels=(Label("Dog", 97.0, parents=("Animal",)), Label("Cat", 80.0, parents=("Animal",))),
+            labels=(
+                Label("Dog", 97.0, parents=("Animal",)),
+                Label("Cat", 80.0, parents=("Animal",)),
+            ),
             text=(
                 TextDetection("Invoice,", TextKind.WORD, 99.0),
                 TextDetection("INVOICE", TextKind.WORD, 91.0),

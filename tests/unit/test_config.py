@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from medialens.config import ImageAnalysisSettings
 from medialens.errors import ConfigurationError
 
@@ -17,7 +16,8 @@ REQUIRED = {
 def test_defaults_follow_the_template_defaults() -> None:
     settings = ImageAnalysisSettings.from_env(REQUIRED)
 
-    assert settings.features.labels and settings.features.face_search
+    assert settings.features.labels
+    assert settings.features.face_search
     assert settings.custom_labels_arn is None
     assert (settings.uploads_prefix, settings.faces_prefix) == ("uploads/", "faces/")
     assert settings.moderation_flag_threshold == 80.0
@@ -32,7 +32,9 @@ def test_switches_thresholds_and_prefixes_are_parsed() -> None:
             "MAX_LABELS": "10",
             "MODERATION_FLAG_THRESHOLD": "95.5",
             "FACES_PREFIX": "people",
-            "CUSTOM_LABELS_PROJECT_VERSION_ARN": "arn:aws:rekognition:eu-west-1:1:project/p/version/v/1",
+            "CUSTOM_LABELS_PROJECT_VERSION_ARN": (
+                "arn:aws:rekognition:eu-west-1:1:project/p/version/v/1"
+            ),
         }
     )
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
-
 from medialens.errors import RejectedMediaError
 from medialens.models.media import InlineImage, MediaObject
+
 from tests.support.stack import ROOT
 
 

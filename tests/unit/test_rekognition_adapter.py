@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.stub import Stubber
-
 from medialens.adapters.aws import RETRY_CONFIG
 from medialens.adapters.rekognition import RekognitionImageAdapter
 from medialens.config import FeatureSwitches, ImageAnalysisSettings
@@ -18,6 +18,7 @@ from medialens.domain.analyze_image import run_analysis
 from medialens.errors import RejectedMediaError
 from medialens.models.analysis import Feature
 from medialens.models.media import BytesImageRef, S3ImageRef
+
 from tests.support import rekognition as answers
 
 IMAGE = S3ImageRef(bucket="media", key="uploads/a.jpg", version_id="v1")
@@ -29,7 +30,9 @@ SETTINGS = ImageAnalysisSettings(
     alerts_topic_arn="arn:aws:sns:eu-west-1:123456789012:a",
     face_collection_id="faces",
 )
-CUSTOM_ARN = "arn:aws:rekognition:eu-west-1:123456789012:project/logos/version/logos.1/1700000000000"
+CUSTOM_ARN = (
+    "arn:aws:rekognition:eu-west-1:123456789012:project/logos/version/logos.1/1700000000000"
+)
 
 
 @pytest.fixture
@@ -179,7 +182,9 @@ def test_custom_labels_run_when_a_project_version_is_configured(
 def test_a_stopped_custom_model_is_noted_and_the_rest_goes_on(
     rekognition: Stubber, adapter: RekognitionImageAdapter
 ) -> None:
-    rekognition.add_client_error("detect_custom_labels", service_error_code="ResourceNotReadyException")
+    rekognition.add_client_error(
+        "detect_custom_labels", service_error_code="ResourceNotReadyException"
+    )
 
     analysis = run_analysis(
         IMAGE,
@@ -204,11 +209,12 @@ def throttled_then_ok(error_code: str, failures: int) -> tuple[Any, list[str]]:
         attempts.append(request.headers.get("X-Amz-Target", b"").decode())
         if len(attempts) <= failures:
             body = {"__type": error_code, "message": "Rate exceeded"}
-            return AWSResponse(request.url, 400, {}, _Raw(json.dumps(body).encode()))
+            return AWSResponse(request.url, 400, HTTPHeaders(), _Raw(json.dumps(body).encode()))
         body = answers.moderation_response()
-        return AWSResponse(request.url, 200, {}, _Raw(json.dumps(body).encode()))
+        return AWSResponse(request.url, 200, HTTPHeaders(), _Raw(json.dumps(body).encode()))
 
-    client.meta.events.register("before-send.rekognition.*", send)
+    # A before-send handler that returns a response replaces the HTTP exchange.
+    client.meta.events.register("before-send.rekognition.*", send)  # type: ignore[arg-type]
     return client, attempts
 
 

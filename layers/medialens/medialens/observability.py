@@ -11,7 +11,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
-tracer = Tracer()
+# Only the AWS SDK makes calls worth a subsegment; patching every module the X-Ray SDK
+# knows (requests, httplib, sqlite3, ...) imports them all at cold start.
+tracer = Tracer(patch_modules=("boto3", "botocore"))
 metrics = Metrics()
 
 __all__ = ["MetricUnit", "logger", "metrics", "tracer"]

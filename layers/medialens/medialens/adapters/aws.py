@@ -9,6 +9,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
     from mypy_boto3_rekognition import RekognitionClient
     from mypy_boto3_s3 import S3Client
@@ -43,6 +44,12 @@ def s3_client() -> S3Client:
 def sns_client() -> SNSClient:
     """Shared SNS client."""
     client: SNSClient = _client("sns")
+    return client
+
+
+def dynamodb_client() -> DynamoDBClient:
+    """Shared DynamoDB client (also behind the idempotency records)."""
+    client: DynamoDBClient = _client("dynamodb")
     return client
 
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from medialens.adapters.aws import RETRY_CONFIG
+from medialens.adapters.aws import dynamodb_client
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -34,7 +34,7 @@ class Idempotency:
     expires_after_seconds : int
         Lifetime of a completed record.
     client : DynamoDBClient, optional
-        Injected client.
+        Injected client; the shared retrying client otherwise.
     """
 
     def __init__(
@@ -50,10 +50,10 @@ class Idempotency:
             raise_on_no_idempotency_key=True,
             expires_after_seconds=expires_after_seconds,
         )
+        # The shared client reuses boto3's default session and its loaded service data;
+        # Powertools' own default opens a new session, which loads them again.
         self._persistence = DynamoDBPersistenceLayer(
-            table_name=table_name,
-            boto3_client=client,
-            boto_config=None if client else RETRY_CONFIG,
+            table_name=table_name, boto3_client=client or dynamodb_client()
         )
 
     def register(self, context: LambdaContext) -> None:

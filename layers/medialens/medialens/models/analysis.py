@@ -7,6 +7,24 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+
+def to_plain(value: Any) -> Any:
+    """Convert dataclasses, tuples and enums to JSON-ready dicts, lists and strings.
+
+    ``dataclasses.asdict`` deep-copies every leaf; on an analysis with faces and
+    labels that alone took over 1 ms per image, more than the rest of the handler.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [to_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: to_plain(item) for key, item in value.items()}
+    return value
+
+
 WORD_PUNCTUATION = ".,;:!?\"'()[]{}"
 
 
@@ -180,7 +198,7 @@ class ImageAnalysis:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form, as written to ``results/<key>.json``."""
-        document = dataclasses.asdict(self)
+        document: dict[str, Any] = to_plain(self)
         document["words"] = list(self.words)
         document["persons"] = list(self.persons)
         for face, detail in zip(document["faces"], self.faces, strict=True):

@@ -1,0 +1,150 @@
+"""`make bench`: cold start beside bare boto3, per-record overhead, package sizes.
+
+Every ratio compares figures measured side by side in this one run (interleaved
+rounds), since the machine is shared and absolute times drift.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import scenarios
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTIONS = ("analyze_image", "analyze_image_bytes")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
+RECORDS = 200
+
+
+def child(target: str) -> dict[str, float]:
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.cold_start_child", target],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'layers' / 'medialens'}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
+def cold_start() -> list[str]:
+    samples: dict[str, list[dict[str, float]]] = {t: [] for t in ("baseline", *FUNCTIONS)}
+    for _ in range(ROUNDS):
+        for target in samples:
+            samples[target].append(child(target))
+    baseline = statistics.median(s["import_ms"] for s in samples["baseline"])
+    rows = [
+        f"Cold start: median of {ROUNDS} fresh processes per row, rounds interleaved.",
+        "",
+        "| module | init (import) ms | x bare boto3 | first invocation ms | init + first x boto3 |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| bare `import boto3` | {baseline:.0f} | 1.00 | | |",
+    ]
+    for function in FUNCTIONS:
+        init = statistics.median(s["import_ms"] for s in samples[function])
+        first = statistics.median(s["first_invoke_ms"] for s in samples[function])
+        rows.append(
+            f"| functions/{function} | {init:.0f} | {init / baseline:.2f} | {first:.0f} "
+            f"| {(init + first) / baseline:.2f} |"
+        )
+    return rows
+
+
+def per_record(label: str, run: Callable[[], Any], records: int) -> tuple[str, float]:
+    """Median time per record over 5 runs, after one warm-up run."""
+    run()
+    timings = []
+    for _ in range(5):
+        start = time.perf_counter()
+        run()
+        timings.append((time.perf_counter() - start) * 1000 / records)
+    return label, statistics.median(timings)
+
+
+def overhead() -> list[str]:
+    """Per-record cost; logs and metrics are written to /dev/null (as costly as stdout)."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        return _overhead()
+
+
+def _overhead() -> list[str]:
+    from medialens.config import ImageAnalysisSettings
+    from medialens.wiring import s3_analyzer
+
+    from bench import fake_aws
+    from bench.memory_ports import memory_ports
+    from tests.support.stack import load_handler
+
+    fake_aws.install()
+    event = scenarios.s3_records(RECORDS)
+    context = scenarios.context()
+
+    in_memory = load_handler("analyze_image")
+    settings = ImageAnalysisSettings.from_env()
+    memory_analyzer = s3_analyzer(settings, ports=memory_ports())
+    setattr(in_memory, "_analyzer", lambda _settings: memory_analyzer)  # noqa: B010
+    os.environ["POWERTOOLS_IDEMPOTENCY_DISABLED"] = "true"
+    memory_row = per_record(
+        "handler + use case, in-memory ports, no idempotency (AWS excluded)",
+        lambda: in_memory.lambda_handler(event, context),
+        RECORDS,
+    )
+    del os.environ["POWERTOOLS_IDEMPOTENCY_DISABLED"]
+
+    fake_http = load_handler("analyze_image")
+    http_row = per_record(
+        "handler + boto3 adapters + idempotency, AWS answered at the HTTP layer",
+        lambda: fake_http.lambda_handler(event, context),
+        RECORDS,
+    )
+    rows = [
+        f"Per-record time, warm, {RECORDS} records per event, median of 5 runs.",
+        "",
+        "| path | ms per record |",
+        "| --- | ---: |",
+    ]
+    rows += [f"| {label} | {ms:.3f} |" for label, ms in (memory_row, http_row)]
+    return rows
+
+
+def size_of(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def sizes() -> list[str]:
+    rows = ["Deployment size.", "", "| artifact | size |", "| --- | ---: |"]
+    for function in FUNCTIONS:
+        handler = ROOT / "functions" / function / "handler.py"
+        rows.append(f"| functions/{function} code | {handler.stat().st_size / 1024:.1f} KB |")
+    layer = ROOT / ".aws-sam" / "build" / "MedialensLayer"
+    if layer.exists():
+        rows.append(
+            f"| MedialensLayer (unzipped, from `make build`) | {size_of(layer) / 2**20:.1f} MB |"
+        )
+    else:
+        rows.append("| MedialensLayer | run `make build` first |")
+    return rows
+
+
+def main() -> None:
+    sections = [cold_start(), overhead(), sizes()]
+    report = "\n\n".join("\n".join(section) for section in sections) + "\n"
+    print(report)
+    out = ROOT / "out"
+    out.mkdir(exist_ok=True)
+    (out / "bench.md").write_text(report)
+
+
+if __name__ == "__main__":
+    main()
