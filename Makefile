@@ -2,7 +2,6 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
@@ -14,6 +13,8 @@ export SAM_CLI_TELEMETRY := 0
 # sam build for the python3.13 runtime needs a python3.13 on PATH (pyenv's when present).
 PY313_PREFIX := $(shell pyenv prefix 3.13 2>/dev/null || pyenv prefix 3.13.0 2>/dev/null)
 BUILD_PATH := $(if $(PY313_PREFIX),$(PY313_PREFIX)/bin:,)$(PATH)
+# Tests run on the Lambda runtime's Python when it is installed.
+PYTHON ?= $(if $(PY313_PREFIX),$(PY313_PREFIX)/bin/python3.13,python3)
 
 FN ?= AnalyzeImageFunction
 EVENT ?= events/s3_put_upload.json
