@@ -13,7 +13,17 @@ from medialens.config import MAX_INLINE_IMAGE_BYTES, MAX_S3_IMAGE_BYTES, ImageAn
 from medialens.domain.image_format import SNIFF_BYTES, check_image_format, check_size
 from medialens.domain.ports import AlertPublisher, Catalog, ImageRecognizer, MediaStore
 from medialens.errors import FeatureUnavailableError, RejectedMediaError
-from medialens.models.analysis import Feature, ImageAnalysis, Label
+from medialens.models.analysis import (
+    FaceDetail,
+    FaceMatch,
+    Feature,
+    ImageAnalysis,
+    ImageProperties,
+    IndexedFace,
+    Label,
+    ModerationLabel,
+    TextDetection,
+)
 from medialens.models.catalog import CatalogLocation
 from medialens.models.media import BytesImageRef, ImageRef, InlineImage, MediaObject, S3ImageRef
 from medialens.observability import MetricUnit, logger, metrics
@@ -271,10 +281,17 @@ def run_analysis(
     features = settings.features
     run: list[Feature] = []
     notes: list[str] = []
-    found: dict[str, Any] = {}
+    labels: list[Label] = []
+    image_properties: ImageProperties | None = None
+    text: list[TextDetection] = []
+    faces: list[FaceDetail] = []
+    moderation: list[ModerationLabel] = []
+    custom_labels: list[Label] = []
+    indexed_faces: list[IndexedFace] = []
+    face_matches: list[FaceMatch] = []
 
     if features.labels:
-        found["labels"], found["image_properties"] = recognizer.detect_labels(
+        labels, image_properties = recognizer.detect_labels(
             image,
             min_confidence=settings.min_label_confidence,
             max_labels=settings.max_labels,
@@ -282,68 +299,60 @@ def run_analysis(
         )
         run.append(Feature.LABELS)
     if features.text:
-        found["text"] = tuple(
-            recognizer.detect_text(image, min_confidence=settings.min_text_confidence)
-        )
+        text = recognizer.detect_text(image, min_confidence=settings.min_text_confidence)
         run.append(Feature.TEXT)
     if features.faces:
-        found["faces"] = tuple(recognizer.detect_faces(image))
+        faces = recognizer.detect_faces(image)
         run.append(Feature.FACES)
     if features.moderation:
-        moderation = tuple(
-            recognizer.detect_moderation_labels(
-                image, min_confidence=settings.moderation_min_confidence
-            )
-        )
-        found["moderation"] = moderation
-        found["flagged"] = any(
-            label.confidence >= settings.moderation_flag_threshold for label in moderation
+        moderation = recognizer.detect_moderation_labels(
+            image, min_confidence=settings.moderation_min_confidence
         )
         run.append(Feature.MODERATION)
     if settings.custom_labels_arn:
         try:
-            found["custom_labels"] = tuple(
-                recognizer.detect_custom_labels(
-                    image,
-                    project_version_arn=settings.custom_labels_arn,
-                    min_confidence=settings.custom_labels_min_confidence,
-                )
+            custom_labels = recognizer.detect_custom_labels(
+                image,
+                project_version_arn=settings.custom_labels_arn,
+                min_confidence=settings.custom_labels_min_confidence,
             )
             run.append(Feature.CUSTOM_LABELS)
         except FeatureUnavailableError as unavailable:
             _note_unavailable(Feature.CUSTOM_LABELS, unavailable, notes)
 
     if person_id is not None:
-        found["indexed_faces"] = tuple(
-            recognizer.index_faces(
-                image, collection_id=settings.face_collection_id, person_id=person_id
-            )
+        indexed_faces = recognizer.index_faces(
+            image, collection_id=settings.face_collection_id, person_id=person_id
         )
         run.append(Feature.FACE_INDEX)
-        if not found["indexed_faces"]:
+        if not indexed_faces:
             notes.append(f"no face good enough to index for person {person_id}")
     elif features.face_search:
-        if features.faces and not found["faces"]:
+        if features.faces and not faces:
             notes.append("face search skipped: no face in the image")
         else:
-            found["face_matches"] = tuple(
-                recognizer.search_faces(
-                    image,
-                    collection_id=settings.face_collection_id,
-                    threshold=settings.face_match_threshold,
-                    max_faces=settings.max_face_matches,
-                )
+            face_matches = recognizer.search_faces(
+                image,
+                collection_id=settings.face_collection_id,
+                threshold=settings.face_match_threshold,
+                max_faces=settings.max_face_matches,
             )
             run.append(Feature.FACE_SEARCH)
 
-    labels: list[Label] = found.pop("labels", [])
     return ImageAnalysis(
         media_id=media_id,
         analysed_at=analysed_at,
         labels=tuple(labels),
+        custom_labels=tuple(custom_labels),
+        image_properties=image_properties,
+        text=tuple(text),
+        faces=tuple(faces),
+        moderation=tuple(moderation),
+        flagged=any(label.confidence >= settings.moderation_flag_threshold for label in moderation),
+        indexed_faces=tuple(indexed_faces),
+        face_matches=tuple(face_matches),
         features_run=tuple(run),
         notes=tuple(notes),
-        **found,
     )
 
 
