@@ -53,8 +53,9 @@ def test_switches_thresholds_and_prefixes_are_parsed() -> None:
         ({"ENABLE_LABELS": "maybe"}, "ENABLE_LABELS must be true or false"),
         ({"MAX_LABELS": "lots"}, "MAX_LABELS must be a number"),
         ({"FACE_MATCH_THRESHOLD": "101"}, "between 0 and 100"),
-        ({"RESULTS_PREFIX": "uploads/results/"}, "overlaps watched prefix"),
-        ({"UPLOADS_PREFIX": "results/in/"}, "overlaps watched prefix"),
+        ({"RESULTS_PREFIX": "uploads/results/"}, "overlap"),
+        ({"UPLOADS_PREFIX": "results/in/"}, "overlap"),
+        ({"FACES_PREFIX": "uploads/faces/"}, "overlap"),
     ],
 )
 def test_bad_settings_fail_with_the_variable_named(override: dict[str, str], message: str) -> None:

@@ -159,15 +159,21 @@ class ImageAnalysisSettings:
         return settings
 
     def check_prefixes(self) -> None:
-        """Refuse prefixes that would let results re-trigger the analysis.
+        """Refuse overlapping prefixes.
+
+        Results under a watched prefix would re-trigger the analysis, and S3 refuses
+        two notification rules whose prefixes overlap.
 
         Raises
         ------
         ConfigurationError
-            When the results prefix overlaps a watched prefix.
+            When any two of the uploads, faces and results prefixes overlap.
         """
-        for watched in (self.uploads_prefix, self.faces_prefix):
-            if watched.startswith(self.results_prefix) or self.results_prefix.startswith(watched):
-                raise ConfigurationError(
-                    f"results prefix {self.results_prefix!r} overlaps watched prefix {watched!r}"
-                )
+        pairs = (
+            (self.results_prefix, self.uploads_prefix),
+            (self.results_prefix, self.faces_prefix),
+            (self.faces_prefix, self.uploads_prefix),
+        )
+        for first, second in pairs:
+            if first.startswith(second) or second.startswith(first):
+                raise ConfigurationError(f"prefixes {first!r} and {second!r} overlap")
