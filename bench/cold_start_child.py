@@ -1,6 +1,6 @@
 """One fresh process: time an import, then (for a handler) its first invocation.
 
-Usage: python -m bench.cold_start_child baseline|<function_dir>
+Usage: python -m bench.cold_start_child baseline|baseline_clients|<function_dir>
 Prints one JSON line: {"import_ms": ..., "first_invoke_ms": ...}.
 """
 
@@ -13,9 +13,12 @@ import time
 start = time.perf_counter()
 target = sys.argv[1]
 
-if target == "baseline":
-    import boto3  # noqa: F401
+if target.startswith("baseline"):
+    import boto3
 
+    if target == "baseline_clients":
+        for service in ("rekognition", "s3", "sns", "dynamodb"):
+            boto3.client(service)
     print(json.dumps({"import_ms": (time.perf_counter() - start) * 1000}))
     sys.exit(0)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from medialens.adapters.catalog import analysis_items
 from medialens.domain.analyze_image import ImagePorts
 from medialens.models.analysis import (
+    Answer,
     BoundingBox,
     Emotion,
     FaceDetail,
@@ -16,6 +17,7 @@ from medialens.models.analysis import (
     ImageProperties,
     IndexedFace,
     Label,
+    LabelDetection,
     ModerationLabel,
     TextDetection,
     TextKind,
@@ -23,44 +25,62 @@ from medialens.models.analysis import (
 from medialens.models.catalog import CatalogLocation
 from medialens.models.media import ImageRef, MediaObject
 
+from tests.support import rekognition as answers
 from tests.support.images import jpeg_bytes
 
 BOX = BoundingBox(0.1, 0.2, 0.3, 0.4)
 
 
 class MemoryRecognizer:
+    """Answers as Rekognition would, from prebuilt findings and documented responses."""
+
     def detect_labels(
         self, image: ImageRef, *, min_confidence: float, max_labels: int, image_properties: bool
-    ) -> tuple[list[Label], ImageProperties | None]:
-        labels = [Label("Dog", 97.5, parents=("Animal",), instances=(BOX,)), Label("Beach", 91.0)]
-        return labels, ImageProperties(74.0, 86.0, 61.0)
+    ) -> Answer[LabelDetection]:
+        labels = (Label("Dog", 97.5, parents=("Animal",), instances=(BOX,)), Label("Beach", 91.0))
+        found = LabelDetection(labels, ImageProperties(74.0, 86.0, 61.0))
+        return Answer("DetectLabels", found, answers.labels_response(("Dog", 97.5)))
 
-    def detect_text(self, image: ImageRef, *, min_confidence: float) -> list[TextDetection]:
-        words = [TextDetection(w, TextKind.WORD, 98.0, BOX) for w in ("INVOICE", "42", "PAID")]
-        return [TextDetection("INVOICE 42 PAID", TextKind.LINE, 99.0, BOX), *words]
+    def detect_text(
+        self, image: ImageRef, *, min_confidence: float
+    ) -> Answer[tuple[TextDetection, ...]]:
+        words = tuple(TextDetection(w, TextKind.WORD, 98.0, BOX) for w in ("INVOICE", "42", "PAID"))
+        found = (TextDetection("INVOICE 42 PAID", TextKind.LINE, 99.0, BOX), *words)
+        return Answer("DetectText", found, answers.text_response("INVOICE 42 PAID"))
 
-    def detect_faces(self, image: ImageRef) -> list[FaceDetail]:
-        return [FaceDetail(BOX, 99.9, 26, 34, "Female", (Emotion("HAPPY", 93.0),), {"Smile": True})]
+    def detect_faces(self, image: ImageRef) -> Answer[tuple[FaceDetail, ...]]:
+        face = FaceDetail(BOX, 99.9, 26, 34, "Female", (Emotion("HAPPY", 93.0),), {"Smile": True})
+        return Answer("DetectFaces", (face,), answers.faces_response(1))
 
     def detect_moderation_labels(
         self, image: ImageRef, *, min_confidence: float
-    ) -> list[ModerationLabel]:
-        return []
+    ) -> Answer[tuple[ModerationLabel, ...]]:
+        return Answer("DetectModerationLabels", (), answers.moderation_response())
 
     def detect_custom_labels(
         self, image: ImageRef, *, project_version_arn: str, min_confidence: float
-    ) -> list[Label]:
-        return []
+    ) -> Answer[tuple[Label, ...]]:
+        return Answer("DetectCustomLabels", (), {"CustomLabels": []})
 
     def index_faces(
-        self, image: ImageRef, *, collection_id: str, person_id: str
-    ) -> list[IndexedFace]:
-        return [IndexedFace(person_id, "face-1", 99.0)]
+        self, image: ImageRef, *, collection_id: str, external_id: str, max_faces: int
+    ) -> Answer[tuple[IndexedFace, ...]]:
+        found = (IndexedFace(external_id, "face-1", 99.0),)
+        return Answer("IndexFaces", found, answers.index_response(external_id))
+
+    def search_faces_by_image(
+        self, image: ImageRef, *, collection_id: str, threshold: float, max_faces: int
+    ) -> Answer[tuple[FaceMatch, ...]]:
+        found = (FaceMatch("alice", "face-1", 99.1),)
+        return Answer("SearchFacesByImage", found, answers.search_response(("alice", 99.1)))
 
     def search_faces(
-        self, image: ImageRef, *, collection_id: str, threshold: float, max_faces: int
-    ) -> list[FaceMatch]:
-        return [FaceMatch("alice", "face-1", 99.1)]
+        self, *, collection_id: str, face_id: str, threshold: float, max_faces: int
+    ) -> Answer[tuple[FaceMatch, ...]]:
+        return Answer("SearchFaces", (), answers.search_faces_response(face_id))
+
+    def delete_faces(self, *, collection_id: str, face_ids: Sequence[str]) -> None:
+        return None
 
 
 class MemoryStore:
@@ -80,6 +100,9 @@ class MemoryCatalog:
     def __init__(self) -> None:
         self.items: dict[str, list[dict[str, Any]]] = {}
 
+    def recorded_sequencer(self, media_id: str) -> str | None:
+        return None
+
     def record_analysis(self, analysis: ImageAnalysis, location: CatalogLocation) -> None:
         self.items[location.media_id] = analysis_items(analysis, location)
 
@@ -87,6 +110,14 @@ class MemoryCatalog:
         self, location: CatalogLocation, reason: str, detail: str, rejected_at: str
     ) -> None:
         self.items[location.media_id] = [{"status": "REJECTED", "reason": reason}]
+
+    def reference_faces(self, media_id: str) -> tuple[str, ...]:
+        return ()
+
+    def remember_reference_faces(
+        self, media_id: str, person_id: str, face_ids: Sequence[str]
+    ) -> None:
+        return None
 
 
 class MemoryAlerts:

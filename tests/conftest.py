@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
@@ -43,10 +44,14 @@ def _fresh_clients() -> Iterator[None]:
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[stack_support.Stack]:
     """Bucket, tables, topic (with an SQS subscriber) and the function environment."""
     with mock_aws():
-        s3 = boto3.client("s3")
-        dynamodb = boto3.client("dynamodb")
-        sns = boto3.client("sns")
-        sqs = boto3.client("sqs")
+        # A session of the tests' own: calls made through it are set-up and
+        # inspection, not calls of the code under test (see ``aws_calls``).
+        session = boto3.session.Session()
+        setattr(session._session, SETUP_SESSION_MARK, True)
+        s3 = session.client("s3")
+        dynamodb = session.client("dynamodb")
+        sns = session.client("sns")
+        sqs = session.client("sqs")
         bucket = stack_support.bucket_name()
         s3.create_bucket(
             Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
@@ -83,6 +88,36 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[stack_support.Stack]:
             dynamodb=dynamodb,
             sqs=sqs,
         )
+
+
+SETUP_SESSION_MARK = "medialens_test_setup"
+
+
+@pytest.fixture(autouse=True)
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """IAM actions of every AWS call the code under test makes, as IAM names them.
+
+    Every botocore client gets a recorder, except those of the fixtures' own set-up
+    session, so what is recorded is exactly what the deployed role must allow.
+    """
+    actions: set[str] = set()
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        prefix = model.service_model.signing_name
+        actions.add(f"{prefix}:{model.name}")
+        if prefix == "s3" and model.name == "GetObject" and params.get("VersionId"):
+            actions.add("s3:GetObjectVersion")
+
+    original = botocore.session.Session.create_client
+
+    def create_client(self: botocore.session.Session, *args: Any, **kwargs: Any) -> Any:
+        client = original(self, *args, **kwargs)
+        if not getattr(self, SETUP_SESSION_MARK, False):
+            client.meta.events.register("before-parameter-build", record)
+        return client
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", create_client)
+    return actions
 
 
 @pytest.fixture

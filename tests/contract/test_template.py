@@ -9,7 +9,15 @@ import pytest
 from medialens.config import ImageAnalysisSettings
 
 from scripts.layer_requirements import TARGET, render
-from tests.support.stack import ROOT, function_environment, resource, template
+from tests.support.stack import (
+    ROOT,
+    as_list,
+    function_environment,
+    resource,
+    role_of,
+    statements_of,
+    template,
+)
 
 FUNCTIONS = {
     "AnalyzeImageFunction": "analyze_image",
@@ -19,24 +27,6 @@ FUNCTIONS = {
 
 def resources_of(kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template()["Resources"].items() if v["Type"] == kind}
-
-
-def statements_of(function: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for policy in resource(function)["Properties"]["Policies"]:
-        if "Ref" in policy:
-            document = resource(policy["Ref"])["Properties"]["PolicyDocument"]
-        else:
-            document = policy
-        for statement in document["Statement"]:
-            if "Fn::If" in statement:
-                statement = statement["Fn::If"][1]
-            found.append(statement)
-    return found
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def test_media_bucket_is_private_encrypted_versioned_and_tls_only() -> None:
@@ -58,12 +48,36 @@ def test_every_store_and_topic_is_encrypted() -> None:
         assert queue["Properties"]["SqsManagedSseEnabled"], name
 
 
+def test_functions_have_explicit_roles_so_sam_attaches_no_broad_managed_policy() -> None:
+    for function in FUNCTIONS:
+        properties = resource(function)["Properties"]
+        assert "Policies" not in properties
+        assert "Role" in properties
+        assert not any(
+            "arn:aws:iam::aws:policy" in str(arn)
+            for arn in role_of(function)["Properties"]["ManagedPolicyArns"]
+        )
+
+
+def test_each_function_may_write_only_its_own_log_group() -> None:
+    for function in FUNCTIONS:
+        log_group = resource(function)["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        log_statements = [
+            s
+            for s in statements_of(function)
+            if any(a.startswith("logs:") for a in as_list(s["Action"]))
+        ]
+        assert [s["Resource"] for s in log_statements] == [{"Fn::GetAtt": [log_group, "Arn"]}]
+
+
 def test_wildcard_resources_only_for_actions_that_accept_no_resource() -> None:
     no_resource_type = {
         "rekognition:DetectLabels",
         "rekognition:DetectText",
         "rekognition:DetectFaces",
         "rekognition:DetectModerationLabels",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
     }
     for function in FUNCTIONS:
         for statement in statements_of(function):
@@ -79,6 +93,17 @@ def test_functions_may_write_only_under_results() -> None:
             if "s3:PutObject" in as_list(statement["Action"]):
                 for arn in as_list(statement["Resource"]):
                     assert "/results/" in arn["Fn::Sub"], arn
+
+
+def test_async_failures_can_reach_the_queue() -> None:
+    destination = resource("AnalyzeImageFunction")["Properties"]["EventInvokeConfig"]
+    queue = destination["DestinationConfig"]["OnFailure"]["Destination"]
+    granted = [
+        s["Resource"]
+        for s in statements_of("AnalyzeImageFunction")
+        if s["Action"] == "sqs:SendMessage"
+    ]
+    assert granted == [queue]
 
 
 def test_s3_events_watch_uploads_and_faces_but_not_results() -> None:

@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 
 from tests.support import rekognition as answers
 from tests.support.images import gif_bytes
-from tests.support.stack import ROOT, Stack, load_handler
+from tests.support.stack import ROOT, Stack, granted_actions, load_handler
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,11 @@ def handler() -> Any:
 
 
 def test_inline_png_is_analysed_and_catalogued(
-    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+    stack: Stack,
+    rekognition: Stubber,
+    handler: Any,
+    lambda_context: Any,
+    aws_calls: set[str],
 ) -> None:
     event = json.loads((ROOT / "events" / "inline_image.json").read_text())
     data = base64.b64decode(event["image_base64"])
@@ -46,6 +50,7 @@ def test_inline_png_is_analysed_and_catalogued(
     assert meta is not None
     assert meta["name"]["S"] == "gradient-8x8.png"
     assert stack.search("ByTerm", "LABEL#pattern") == [media_id]
+    assert aws_calls <= granted_actions("AnalyzeImageBytesFunction")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from botocore.stub import Stubber
 
 from tests.support import rekognition as answers
 from tests.support.images import gif_bytes, heic_bytes, jpeg_bytes, png_bytes
-from tests.support.stack import ROOT, Stack, load_handler
+from tests.support.stack import ROOT, Stack, granted_actions, load_handler, resource
 
 pytestmark = pytest.mark.integration
 
@@ -25,14 +25,16 @@ def invoke(handler: Any, event: dict[str, Any], context: Any) -> dict[str, int]:
     return result
 
 
-def emitted_metrics(output: str) -> list[str]:
-    names: list[str] = []
+def emitted_metrics(output: str) -> dict[str, list[list[str]]]:
+    """Metric name -> the dimension sets it is published under (from the EMF lines)."""
+    found: dict[str, list[list[str]]] = {}
     for line in output.splitlines():
         if line.startswith("{") and '"_aws"' in line:
             blob = json.loads(line)
             for directive in blob["_aws"]["CloudWatchMetrics"]:
-                names += [metric["Name"] for metric in directive["Metrics"]]
-    return names
+                for metric in directive["Metrics"]:
+                    found.setdefault(metric["Name"], []).extend(directive["Dimensions"])
+    return found
 
 
 def test_upload_is_analysed_into_s3_and_a_searchable_catalog(
@@ -61,6 +63,16 @@ def test_upload_is_analysed_into_s3_and_a_searchable_catalog(
     assert document["faces"][0]["age_low"] == 26
     assert document["image_properties"]["dominant_colors"][0]["simplified"] == "blue"
     assert document["persons"] == ["alice"]
+    full = document["rekognition"]
+    assert sorted(full) == [
+        "DetectFaces",
+        "DetectLabels",
+        "DetectModerationLabels",
+        "DetectText",
+        "SearchFacesByImage",
+    ]
+    assert full["DetectFaces"][0]["FaceDetails"][0]["Emotions"][0]["Type"] == "HAPPY"
+    assert full["DetectLabels"][0]["LabelModelVersion"] == "3.0"
     meta = stack.catalog_item(key)
     assert meta is not None
     assert meta["status"]["S"] == "ANALYSED"
@@ -117,32 +129,100 @@ def test_below_threshold_moderation_is_recorded_but_not_flagged(
     assert stack.alerts() == []
 
 
+def queue_reference_indexing(
+    rekognition: Stubber, stack: Stack, image: dict[str, Any], person: str, first: int
+) -> list[str]:
+    answer = answers.index_response(person, first=first)
+    rekognition.add_response(
+        "index_faces",
+        answer,
+        {
+            "CollectionId": stack.face_collection_id,
+            "Image": image,
+            "ExternalImageId": person,
+            "DetectionAttributes": ["DEFAULT"],
+            "MaxFaces": 1,
+            "QualityFilter": "AUTO",
+        },
+    )
+    answers.queue_full_analysis(rekognition, image, faces=0, collection_id="unused")
+    return [record["Face"]["FaceId"] for record in answer["FaceRecords"]]
+
+
 def test_face_reference_is_indexed_under_the_person_id(
     stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
 ) -> None:
     key = "faces/alice/reference.jpg"
     event = stack.put_object(key, jpeg_bytes())
     image = answers.s3_image(stack.bucket, key, event["Records"][0]["s3"]["object"]["versionId"])
-    answers.queue_full_analysis(rekognition, image, faces=0, collection_id="unused")
-    rekognition.add_response(
-        "index_faces",
-        answers.index_response("alice"),
-        {
-            "CollectionId": stack.face_collection_id,
-            "Image": image,
-            "ExternalImageId": "alice",
-            "DetectionAttributes": ["DEFAULT"],
-            "MaxFaces": 1,
-            "QualityFilter": "AUTO",
-        },
-    )
+    [face_id] = queue_reference_indexing(rekognition, stack, image, "alice", first=0)
 
     invoke(handler, event, lambda_context)
 
     assert stack.search("ByTerm", "PERSON#alice") == [key]
     document = stack.result_document(f"results/{key}.json")
-    assert document["indexed_faces"][0]["person_id"] == "alice"
+    assert document["indexed_faces"][0] == {
+        "person_id": "alice",
+        "face_id": face_id,
+        "confidence": 99.9,
+    }
     assert "face_index" in document["features_run"]
+    reference = stack.catalog_item(key, "REFERENCE_FACES")
+    assert reference is not None
+    assert [value["S"] for value in reference["face_ids"]["L"]] == [face_id]
+
+
+def test_a_new_reference_photo_replaces_the_persons_old_face(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "faces/alice/reference.jpg"
+    first = stack.put_object(key, jpeg_bytes())
+    image = answers.s3_image(stack.bucket, key, first["Records"][0]["s3"]["object"]["versionId"])
+    old_faces = queue_reference_indexing(rekognition, stack, image, "alice", first=0)
+    invoke(handler, first, lambda_context)
+    second = stack.put_object(key, png_bytes())
+    image = answers.s3_image(stack.bucket, key, second["Records"][0]["s3"]["object"]["versionId"])
+    rekognition.add_response(
+        "delete_faces",
+        {"DeletedFaces": old_faces},
+        {"CollectionId": stack.face_collection_id, "FaceIds": old_faces},
+    )
+    new_faces = queue_reference_indexing(rekognition, stack, image, "alice", first=1)
+
+    invoke(handler, second, lambda_context)
+
+    reference = stack.catalog_item(key, "REFERENCE_FACES")
+    assert reference is not None
+    assert [value["S"] for value in reference["face_ids"]["L"]] == new_faces
+    assert new_faces != old_faces
+
+
+def test_group_photo_matches_every_known_face(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/team.jpg"
+    event = stack.put_object(key, jpeg_bytes())
+    image = answers.s3_image(stack.bucket, key, event["Records"][0]["s3"]["object"]["versionId"])
+    answers.queue_full_analysis(rekognition, image, faces=2, collection_id=stack.face_collection_id)
+    probe = answers.index_response("probe", faces=2, first=7)
+    probe_ids = [record["Face"]["FaceId"] for record in probe["FaceRecords"]]
+    rekognition.add_response("index_faces", probe)
+    rekognition.add_response(
+        "search_faces", answers.search_faces_response(probe_ids[0], ("alice", 97.0))
+    )
+    rekognition.add_response(
+        "search_faces", answers.search_faces_response(probe_ids[1], ("bob", 95.0))
+    )
+    rekognition.add_response(
+        "delete_faces",
+        {"DeletedFaces": probe_ids},
+        {"CollectionId": stack.face_collection_id, "FaceIds": probe_ids},
+    )
+
+    invoke(handler, event, lambda_context)
+
+    assert stack.search("ByTerm", "PERSON#alice") == [key]
+    assert stack.search("ByTerm", "PERSON#bob") == [key]
 
 
 @pytest.mark.parametrize(
@@ -178,7 +258,11 @@ def test_bad_input_is_recorded_as_rejected_without_calling_rekognition(
     assert meta["rejection_reason"]["S"] == reason
     assert stack.keys("results/") == []
     output = capfd.readouterr().out
-    assert "MediaRejected" in emitted_metrics(output)
+    # MediaRejectedAlarm watches exactly this metric under exactly these dimensions.
+    alarm = resource("MediaRejectedAlarm")["Properties"]
+    assert emitted_metrics(output)[alarm["MetricName"]] == [
+        [dimension["Name"] for dimension in alarm["Dimensions"]]
+    ]
     assert any(
         record.getMessage() == "Media rejected" and getattr(record, "reason", None) == reason
         for record in caplog.records
@@ -277,11 +361,13 @@ def test_results_and_foreign_prefixes_never_trigger_analysis(
     assert stack.keys("results/") == []
 
 
-def test_persistent_throttling_propagates_for_lambda_retry_and_frees_the_idempotency_key(
+def test_throttling_that_outlasts_botocore_retries_propagates_and_frees_the_idempotency_key(
     stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
 ) -> None:
     key = "uploads/busy.jpg"
     event = stack.put_object(key, jpeg_bytes())
+    # Stubber answers past botocore's retry loop: this is the error as it surfaces once
+    # the retries (tested in tests/unit/test_rekognition_adapter.py) are spent.
     rekognition.add_client_error(
         "detect_labels", service_error_code="ThrottlingException", http_status_code=400
     )
@@ -298,3 +384,95 @@ def test_persistent_throttling_propagates_for_lambda_retry_and_frees_the_idempot
         collection_id=stack.face_collection_id,
     )
     assert invoke(handler, event, lambda_context)["analysed"] == 1
+
+
+def test_a_late_event_for_an_older_version_changes_nothing(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/pet.jpg"
+    older = stack.put_object(key, jpeg_bytes())
+    newer = stack.put_object(key, png_bytes())
+    answers.queue_full_analysis(
+        rekognition,
+        answers.s3_image(stack.bucket, key, newer["Records"][0]["s3"]["object"]["versionId"]),
+        labels=(("Cat", 95.0),),
+        faces=0,
+        collection_id=stack.face_collection_id,
+    )
+    invoke(handler, newer, lambda_context)
+
+    summary = invoke(handler, older, lambda_context)
+
+    assert summary == {"analysed": 0, "rejected": 0, "ignored": 1, "flagged": 0}
+    assert stack.search("ByTerm", "LABEL#cat") == [key]
+    meta = stack.catalog_item(key)
+    assert meta is not None
+    assert meta["version_id"]["S"] == newer["Records"][0]["s3"]["object"]["versionId"]
+
+
+def test_console_folder_markers_are_ignored(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    event = stack.put_object("uploads/holiday/", b"")
+
+    summary = invoke(handler, event, lambda_context)
+
+    assert summary["ignored"] == 1
+    assert stack.catalog_item("uploads/holiday/") is None
+
+
+def test_keys_too_long_to_catalogue_are_rejected_up_front(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/" + "é" * 500 + ".jpg"
+    event = stack.put_object(key, jpeg_bytes())
+
+    invoke(handler, event, lambda_context)
+
+    meta = stack.catalog_item(key)
+    assert meta is not None
+    assert meta["rejection_reason"]["S"] == "key_too_long"
+
+
+def test_every_aws_call_the_function_makes_is_granted_to_its_role(
+    stack: Stack,
+    rekognition: Stubber,
+    handler: Any,
+    lambda_context: Any,
+    aws_calls: set[str],
+) -> None:
+    reference = "faces/alice/reference.jpg"
+    indexed: list[str] = []
+    for body in (jpeg_bytes(), png_bytes()):
+        event = stack.put_object(reference, body)
+        version = event["Records"][0]["s3"]["object"]["versionId"]
+        if indexed:
+            rekognition.add_response("delete_faces", {"DeletedFaces": indexed})
+        indexed = queue_reference_indexing(
+            rekognition, stack, answers.s3_image(stack.bucket, reference, version), "alice", 0
+        )
+        invoke(handler, event, lambda_context)
+    group = stack.put_object("uploads/team.jpg", jpeg_bytes())
+    image = answers.s3_image(
+        stack.bucket, "uploads/team.jpg", group["Records"][0]["s3"]["object"]["versionId"]
+    )
+    answers.queue_full_analysis(
+        rekognition,
+        image,
+        faces=2,
+        moderation=(("Weapons", "Violence", 97.0),),
+        collection_id=stack.face_collection_id,
+    )
+    probe = answers.index_response("probe", faces=2)
+    rekognition.add_response("index_faces", probe)
+    for record in probe["FaceRecords"]:
+        rekognition.add_response(
+            "search_faces", answers.search_faces_response(record["Face"]["FaceId"])
+        )
+    probe_ids = [record["Face"]["FaceId"] for record in probe["FaceRecords"]]
+    rekognition.add_response("delete_faces", {"DeletedFaces": probe_ids})
+    invoke(handler, group, lambda_context)
+    invoke(handler, stack.put_object("uploads/anim.gif", gif_bytes()), lambda_context)
+
+    assert {"rekognition:SearchFaces", "sns:Publish", "s3:GetObjectVersion"} <= aws_calls
+    assert aws_calls <= granted_actions("AnalyzeImageFunction")

@@ -118,12 +118,12 @@ def search_response(*matches: tuple[str, float]) -> dict[str, Any]:
     }
 
 
-def index_response(person: str) -> dict[str, Any]:
+def index_response(person: str, faces: int = 1, first: int = 0) -> dict[str, Any]:
     return {
         "FaceRecords": [
             {
                 "Face": {
-                    "FaceId": "0f6f2a3c-5d4e-4b1a-9c8d-7e6f5a4b3c2d",
+                    "FaceId": f"0f6f2a3c-5d4e-4b1a-9c8d-{first + n:012d}",
                     "BoundingBox": BOX,
                     "ImageId": "4a7e3d1c-2b9f-4c6e-8d5a-1f3e2d4c5b6a",
                     "ExternalImageId": person,
@@ -131,9 +131,18 @@ def index_response(person: str) -> dict[str, Any]:
                 },
                 "FaceDetail": {"BoundingBox": BOX, "Confidence": 99.9},
             }
+            for n in range(faces)
         ],
         "FaceModelVersion": "7.0",
         "UnindexedFaces": [],
+    }
+
+
+def search_faces_response(face_id: str, *matches: tuple[str, float]) -> dict[str, Any]:
+    return {
+        "SearchedFaceId": face_id,
+        "FaceMatches": search_response(*matches)["FaceMatches"],
+        "FaceModelVersion": "7.0",
     }
 
 
@@ -156,7 +165,11 @@ def queue_full_analysis(
     matches: tuple[tuple[str, float], ...] = (),
     collection_id: str,
 ) -> None:
-    """Queue the answers of one default-settings analysis, checking each request."""
+    """Queue the answers of one default-settings analysis, checking each request.
+
+    With one face the image is searched with SearchFacesByImage; with several, the
+    caller queues the index-search-delete calls of the group search itself.
+    """
     stubber.add_response(
         "detect_labels",
         labels_response(*labels, parents=parents),
@@ -181,7 +194,7 @@ def queue_full_analysis(
         moderation_response(*moderation),
         {"Image": image, "MinConfidence": 50.0},
     )
-    if faces:
+    if faces == 1:
         stubber.add_response(
             "search_faces_by_image",
             search_response(*matches),

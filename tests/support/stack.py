@@ -64,6 +64,36 @@ def resource(logical_id: str) -> dict[str, Any]:
     return found
 
 
+def role_of(function: str) -> dict[str, Any]:
+    role_name = resource(function)["Properties"]["Role"]["Fn::GetAtt"][0]
+    return resource(role_name)
+
+
+def statements_of(function: str) -> list[dict[str, Any]]:
+    """Every IAM statement the function's role carries, inline and managed."""
+    role = role_of(function)["Properties"]
+    documents = [policy["PolicyDocument"] for policy in role["Policies"]]
+    documents += [
+        resource(arn["Ref"])["Properties"]["PolicyDocument"] for arn in role["ManagedPolicyArns"]
+    ]
+    found: list[dict[str, Any]] = []
+    for document in documents:
+        for statement in document["Statement"]:
+            if "Fn::If" in statement:
+                statement = statement["Fn::If"][1]
+            found.append(statement)
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def granted_actions(function: str) -> set[str]:
+    """The IAM actions the function's role allows, on whatever resource."""
+    return {action for s in statements_of(function) for action in as_list(s["Action"])}
+
+
 def bucket_name() -> str:
     return resolve(resource("MediaBucket")["Properties"]["BucketName"])
 
@@ -101,6 +131,7 @@ class Stack:
     s3: Any
     dynamodb: Any
     sqs: Any
+    puts: int = 0
 
     def catalog_item(self, media_id: str, sk: str = "META") -> dict[str, Any] | None:
         response = self.dynamodb.get_item(
@@ -149,10 +180,25 @@ class Stack:
     def put_object(self, key: str, body: bytes) -> dict[str, Any]:
         """Upload like a user would and return the S3 notification S3 would send."""
         put = self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
-        return s3_event(self.bucket, key, len(body), put["ETag"].strip('"'), put.get("VersionId"))
+        self.puts += 1
+        return s3_event(
+            self.bucket,
+            key,
+            len(body),
+            put["ETag"].strip('"'),
+            put.get("VersionId"),
+            sequencer=f"{0x0055AED6DCD90281E5 + self.puts:018X}",
+        )
 
 
-def s3_event(bucket: str, key: str, size: int, etag: str, version_id: str | None) -> dict[str, Any]:
+def s3_event(
+    bucket: str,
+    key: str,
+    size: int,
+    etag: str,
+    version_id: str | None,
+    sequencer: str = "0055AED6DCD90281E5",
+) -> dict[str, Any]:
     """An ObjectCreated:Put notification for one object, shaped like events/s3_put_upload.json."""
     from urllib.parse import quote_plus
 
@@ -160,7 +206,12 @@ def s3_event(bucket: str, key: str, size: int, etag: str, version_id: str | None
     record = event["Records"][0]
     record["s3"]["bucket"]["name"] = bucket
     record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{bucket}"
-    s3_object = {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag, "sequencer": "0A1B"}
+    s3_object = {
+        "key": quote_plus(key, safe="/"),
+        "size": size,
+        "eTag": etag,
+        "sequencer": sequencer,
+    }
     if version_id:
         s3_object["versionId"] = version_id
     record["s3"]["object"] = s3_object

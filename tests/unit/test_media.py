@@ -5,7 +5,7 @@ import json
 import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from medialens.errors import RejectedMediaError
-from medialens.models.media import InlineImage, MediaObject
+from medialens.models.media import InlineImage, MediaObject, sequencer_order
 
 from tests.support.stack import ROOT
 
@@ -21,6 +21,7 @@ def test_keys_are_url_decoded_per_record() -> None:
     assert media.key == "uploads/my photo +1 café.jpg"
     assert media.version_id == "Ad3q0PHYB1m5bzmuYv5rWTn8k9RF2rL3"
     assert media.size == 1843200
+    assert media.sequencer == "0055AED6DCD90281E5"
 
 
 def test_every_record_of_a_multi_record_event_is_decoded() -> None:
@@ -64,3 +65,10 @@ def test_malformed_inline_payloads_are_rejected(payload: object) -> None:
         InlineImage.from_payload(payload)  # type: ignore[arg-type]
 
     assert raised.value.reason == "bad_request"
+
+
+def test_sequencers_of_different_lengths_compare_as_s3_documents() -> None:
+    assert sequencer_order("0055AED6DCD90281E5") < sequencer_order("0055AED6DCD90281E5A")
+    assert sequencer_order("0055AED6DCD90281E5") == sequencer_order("0055AED6DCD90281E500")
+    assert sequencer_order("0055aed6dcd90281e5") == sequencer_order("0055AED6DCD90281E5")
+    assert sequencer_order("0A") > sequencer_order("09FFFF")

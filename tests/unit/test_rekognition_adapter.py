@@ -10,7 +10,8 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
-from botocore.stub import Stubber
+from botocore.exceptions import ClientError
+from botocore.stub import ANY, Stubber
 from medialens.adapters.aws import RETRY_CONFIG
 from medialens.adapters.rekognition import RekognitionImageAdapter
 from medialens.config import FeatureSwitches, ImageAnalysisSettings
@@ -47,8 +48,12 @@ def test_s3_images_are_passed_by_reference_with_their_version(
         "detect_faces", answers.faces_response(2), {"Image": IMAGE_PARAM, "Attributes": ["ALL"]}
     )
 
-    faces = adapter.detect_faces(IMAGE)
+    answer = adapter.detect_faces(IMAGE)
 
+    faces = answer.found
+    assert answer.operation == "DetectFaces"
+    assert answer.response["FaceDetails"][0]["AgeRange"] == {"Low": 26, "High": 34}
+    assert "ResponseMetadata" not in answer.response
     assert len(faces) == 2
     assert faces[0].attributes["Smile"] is True
     assert faces[0].gender == "Female"
@@ -62,7 +67,9 @@ def test_bytes_are_passed_as_bytes(rekognition: Stubber, adapter: RekognitionIma
         {"Image": {"Bytes": b"\xff\xd8\xff"}, "MinConfidence": 50.0},
     )
 
-    [label] = adapter.detect_moderation_labels(BytesImageRef(b"\xff\xd8\xff"), min_confidence=50.0)
+    [label] = adapter.detect_moderation_labels(
+        BytesImageRef(b"\xff\xd8\xff"), min_confidence=50.0
+    ).found
 
     assert (label.name, label.parent, label.confidence) == ("Violence", None, 70.0)
 
@@ -72,7 +79,6 @@ def test_bytes_are_passed_as_bytes(rekognition: Stubber, adapter: RekognitionIma
     [
         ("InvalidImageFormatException", "invalid_image_format"),
         ("ImageTooLargeException", "image_too_large"),
-        ("InvalidS3ObjectException", "unreadable_object"),
     ],
 )
 def test_image_refusals_become_rejections(
@@ -86,6 +92,23 @@ def test_image_refusals_become_rejections(
     assert raised.value.reason == reason
 
 
+def test_unreadable_s3_object_is_not_mistaken_for_bad_media(
+    rekognition: Stubber, adapter: RekognitionImageAdapter
+) -> None:
+    rekognition.add_client_error(
+        "detect_text",
+        service_error_code="InvalidS3ObjectException",
+        service_message=(
+            "Unable to get object metadata from S3. "
+            "Check object key, region and/or access permissions."
+        ),
+        http_status_code=400,
+    )
+
+    with pytest.raises(ClientError, match="InvalidS3ObjectException"):
+        adapter.detect_text(IMAGE, min_confidence=80.0)
+
+
 def test_search_on_an_image_without_faces_finds_nobody(
     rekognition: Stubber, adapter: RekognitionImageAdapter
 ) -> None:
@@ -96,7 +119,11 @@ def test_search_on_an_image_without_faces_finds_nobody(
         http_status_code=400,
     )
 
-    assert adapter.search_faces(IMAGE, collection_id="faces", threshold=90.0, max_faces=5) == []
+    answer = adapter.search_faces_by_image(
+        IMAGE, collection_id="faces", threshold=90.0, max_faces=5
+    )
+
+    assert answer.found == ()
 
 
 def test_missing_collection_is_not_swallowed(
@@ -107,7 +134,7 @@ def test_missing_collection_is_not_swallowed(
     )
 
     with pytest.raises(Exception, match="ResourceNotFoundException"):
-        adapter.search_faces(IMAGE, collection_id="faces", threshold=90.0, max_faces=5)
+        adapter.search_faces_by_image(IMAGE, collection_id="faces", threshold=90.0, max_faces=5)
 
 
 def test_only_enabled_features_call_rekognition(
@@ -138,7 +165,7 @@ def test_only_enabled_features_call_rekognition(
     analysis = run_analysis(
         IMAGE,
         media_id="uploads/a.jpg",
-        person_id=None,
+        reference_faces=None,
         recognizer=adapter,
         settings=settings,
         analysed_at="2026-11-27T00:00:00+00:00",
@@ -146,6 +173,7 @@ def test_only_enabled_features_call_rekognition(
 
     assert analysis.features_run == (Feature.LABELS,)
     assert [label.name for label in analysis.labels] == ["Cat"]
+    assert analysis.to_dict()["rekognition"]["DetectLabels"][0]["LabelModelVersion"] == "3.0"
 
 
 def only_custom_labels(settings: ImageAnalysisSettings) -> ImageAnalysisSettings:
@@ -169,7 +197,7 @@ def test_custom_labels_run_when_a_project_version_is_configured(
     analysis = run_analysis(
         IMAGE,
         media_id="m",
-        person_id=None,
+        reference_faces=None,
         recognizer=adapter,
         settings=only_custom_labels(SETTINGS),
         analysed_at="t",
@@ -189,7 +217,7 @@ def test_a_stopped_custom_model_is_noted_and_the_rest_goes_on(
     analysis = run_analysis(
         IMAGE,
         media_id="m",
-        person_id=None,
+        reference_faces=None,
         recognizer=adapter,
         settings=only_custom_labels(SETTINGS),
         analysed_at="t",
@@ -230,7 +258,84 @@ class _Raw:
 def test_throttling_is_retried_by_botocore_with_backoff(code: str) -> None:
     client, attempts = throttled_then_ok(code, failures=2)
 
-    labels = RekognitionImageAdapter(client).detect_moderation_labels(IMAGE, min_confidence=50.0)
+    answer = RekognitionImageAdapter(client).detect_moderation_labels(IMAGE, min_confidence=50.0)
 
-    assert labels == []
+    assert answer.found == ()
     assert attempts == ["RekognitionService.DetectModerationLabels"] * 3
+
+
+def test_every_face_of_a_group_photo_is_searched_then_the_probes_are_deleted(
+    rekognition: Stubber, adapter: RekognitionImageAdapter
+) -> None:
+    settings = replace(SETTINGS, features=FeatureSwitches(False, False, False, True, False, True))
+    rekognition.add_response(
+        "detect_faces", answers.faces_response(3), {"Image": IMAGE_PARAM, "Attributes": ["ALL"]}
+    )
+    probe = answers.index_response("unused", faces=3)
+    rekognition.add_response(
+        "index_faces",
+        probe,
+        {
+            "CollectionId": "faces",
+            "Image": IMAGE_PARAM,
+            "ExternalImageId": ANY,
+            "DetectionAttributes": ["DEFAULT"],
+            "MaxFaces": 10,
+            "QualityFilter": "AUTO",
+        },
+    )
+    probe_ids = [record["Face"]["FaceId"] for record in probe["FaceRecords"]]
+    found = [
+        (("alice", 96.0), ("medialens-probe.0123abcd", 99.0)),
+        (("bob", 93.5),),
+        (("alice", 98.2),),
+    ]
+    for face_id, matches in zip(probe_ids, found, strict=True):
+        rekognition.add_response(
+            "search_faces",
+            answers.search_faces_response(face_id, *matches),
+            {"CollectionId": "faces", "FaceId": face_id, "FaceMatchThreshold": 90.0, "MaxFaces": 8},
+        )
+    rekognition.add_response(
+        "delete_faces",
+        {"DeletedFaces": probe_ids},
+        {"CollectionId": "faces", "FaceIds": probe_ids},
+    )
+
+    analysis = run_analysis(
+        IMAGE,
+        media_id="m",
+        reference_faces=None,
+        recognizer=adapter,
+        settings=settings,
+        analysed_at="t",
+    )
+
+    best = {match.person_id: match.similarity for match in analysis.face_matches}
+    assert best == {"alice": 98.2, "bob": 93.5}
+    operations = [answer.operation for answer in analysis.responses]
+    assert operations == ["DetectFaces", "IndexFaces", "SearchFaces", "SearchFaces", "SearchFaces"]
+
+
+def test_probe_faces_are_deleted_even_when_a_search_fails(
+    rekognition: Stubber, adapter: RekognitionImageAdapter
+) -> None:
+    settings = replace(SETTINGS, features=FeatureSwitches(False, False, False, True, False, True))
+    rekognition.add_response("detect_faces", answers.faces_response(2))
+    probe = answers.index_response("unused", faces=2)
+    rekognition.add_response("index_faces", probe)
+    rekognition.add_client_error("search_faces", service_error_code="InternalServerError")
+    probe_ids = [record["Face"]["FaceId"] for record in probe["FaceRecords"]]
+    rekognition.add_response(
+        "delete_faces", {"DeletedFaces": probe_ids}, {"CollectionId": "faces", "FaceIds": probe_ids}
+    )
+
+    with pytest.raises(ClientError, match="InternalServerError"):
+        run_analysis(
+            IMAGE,
+            media_id="m",
+            reference_faces=None,
+            recognizer=adapter,
+            settings=settings,
+            analysed_at="t",
+        )

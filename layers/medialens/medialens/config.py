@@ -106,6 +106,7 @@ class ImageAnalysisSettings:
     moderation_flag_threshold: float = 80.0
     face_match_threshold: float = 90.0
     max_face_matches: int = 5
+    max_faces_searched: int = 10
     custom_labels_min_confidence: float = 50.0
 
     @classmethod
@@ -153,6 +154,7 @@ class ImageAnalysisSettings:
             moderation_flag_threshold=_number(env, "MODERATION_FLAG_THRESHOLD", 80.0, 0, 100),
             face_match_threshold=_number(env, "FACE_MATCH_THRESHOLD", 90.0, 0, 100),
             max_face_matches=int(_number(env, "MAX_FACE_MATCHES", 5, 1, 4096)),
+            max_faces_searched=int(_number(env, "FACE_SEARCH_MAX_FACES", 10, 1, 100)),
             custom_labels_min_confidence=_number(env, "CUSTOM_LABELS_MIN_CONFIDENCE", 50.0, 0, 100),
         )
         settings.check_prefixes()

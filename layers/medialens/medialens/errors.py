@@ -38,3 +38,7 @@ class FeatureUnavailableError(MedialensError):
 
     The rest of the analysis goes on; the gap is noted in the result and counted.
     """
+
+
+class SupersededError(MedialensError):
+    """A newer version of the object is already recorded; this event arrived late."""

@@ -6,6 +6,7 @@ Access patterns (see README, "Catalog"):
 question                        key condition
 ==============================  =======================================================
 media item by key / status      ``pk = MEDIA#<media_id>, sk = META``
+reference faces of a file       ``pk = MEDIA#<media_id>, sk = REFERENCE_FACES``
 everything about a media item   ``pk = MEDIA#<media_id>``
 media by label                  index ``ByTerm``: ``gsi1pk = LABEL#<label>``
 media by detected word          index ``ByTerm``: ``gsi1pk = WORD#<word>``
@@ -20,13 +21,15 @@ order gives the most confident matches first.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
 
 from medialens.adapters.aws import dynamodb_resource
+from medialens.errors import SupersededError
 from medialens.models.analysis import ImageAnalysis, TextKind, normalize_word
 from medialens.models.catalog import CatalogLocation
 
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 META = "META"
+REFERENCE_FACES = "REFERENCE_FACES"
 FLAGGED = "FLAGGED"
 SUMMARY_LABELS = 10
 
@@ -62,6 +66,7 @@ def _source_fields(location: CatalogLocation) -> dict[str, Any]:
         "version_id": location.version_id,
         "etag": location.etag,
         "name": location.name,
+        "sequencer": location.sequencer,
     }
     return {name: value for name, value in fields.items() if value is not None}
 
@@ -134,14 +139,30 @@ def analysis_items(analysis: ImageAnalysis, location: CatalogLocation) -> list[d
     if analysis.flagged:
         meta["gsi2pk"] = FLAGGED
         meta["gsi2sk"] = f"{analysis.analysed_at}#{analysis.media_id}"
+    if analysis.indexed_faces:
+        person_id = analysis.indexed_faces[0].person_id
+        face_ids = [face.face_id for face in analysis.indexed_faces]
+        items.append(_reference_faces_item(analysis.media_id, person_id, face_ids))
     return [*items, meta]
+
+
+def _reference_faces_item(media_id: str, person_id: str, face_ids: Sequence[str]) -> dict[str, Any]:
+    return {
+        "pk": media_pk(media_id),
+        "sk": REFERENCE_FACES,
+        "media_id": media_id,
+        "person_id": person_id,
+        "face_ids": list(face_ids),
+    }
 
 
 class DynamoDBCatalog:
     """Writes analyses and rejections to the catalog table.
 
     Each write replaces the media item's previous entries, so a new version of an
-    object never leaves stale labels searchable.
+    object never leaves stale labels searchable; the META item is written first, on
+    the condition that no later S3 event is recorded, so a late event for an older
+    version cannot overwrite a newer one.
 
     Parameters
     ----------
@@ -177,6 +198,27 @@ class DynamoDBCatalog:
             ]
         )
 
+    def recorded_sequencer(self, media_id: str) -> str | None:
+        """Return the ordered S3 sequencer of the recorded version, if any."""
+        item = self._table.get_item(
+            Key={"pk": media_pk(media_id), "sk": META}, ProjectionExpression="sequencer"
+        ).get("Item")
+        return str(item["sequencer"]) if item and "sequencer" in item else None
+
+    def reference_faces(self, media_id: str) -> tuple[str, ...]:
+        """Face ids indexed into the collection from this media id."""
+        item = self._table.get_item(
+            Key={"pk": media_pk(media_id), "sk": REFERENCE_FACES}, ProjectionExpression="face_ids"
+        ).get("Item")
+        face_ids = item.get("face_ids") if item else None
+        return tuple(str(face_id) for face_id in face_ids) if isinstance(face_ids, list) else ()
+
+    def remember_reference_faces(
+        self, media_id: str, person_id: str, face_ids: Sequence[str]
+    ) -> None:
+        """Record the face ids just indexed from this media id."""
+        self._table.put_item(Item=_reference_faces_item(media_id, person_id, face_ids))
+
     def _existing_sort_keys(self, pk: str) -> Iterator[str]:
         params: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(pk),
@@ -190,12 +232,28 @@ class DynamoDBCatalog:
                 return
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def _put_meta(self, meta: dict[str, Any]) -> None:
+        if "sequencer" not in meta:
+            self._table.put_item(Item=meta)
+            return
+        not_older = Attr("sequencer").not_exists() | Attr("sequencer").lte(meta["sequencer"])
+        try:
+            self._table.put_item(Item=meta, ConditionExpression=not_older)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise SupersededError(
+                    f"a later version of {meta['media_id']} is recorded"
+                ) from error
+            raise
+
     def _replace(self, items: list[dict[str, Any]]) -> None:
-        pk = items[-1]["pk"]
-        keep = {item["sk"] for item in items}
+        *terms, meta = items
+        self._put_meta(meta)
+        pk = meta["pk"]
+        keep = {item["sk"] for item in items} | {REFERENCE_FACES}
         stale = [sk for sk in self._existing_sort_keys(pk) if sk not in keep]
         with self._table.batch_writer() as batch:
             for sk in stale:
                 batch.delete_item(Key={"pk": pk, "sk": sk})
-            for item in items:
+            for item in terms:
                 batch.put_item(Item=item)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from medialens.adapters.aws import rekognition_client
 from medialens.errors import FeatureUnavailableError, RejectedMediaError
 from medialens.models.analysis import (
+    Answer,
     BoundingBox,
     DominantColor,
     Emotion,
@@ -18,6 +19,7 @@ from medialens.models.analysis import (
     ImageProperties,
     IndexedFace,
     Label,
+    LabelDetection,
     ModerationLabel,
     TextDetection,
     TextKind,
@@ -27,14 +29,15 @@ from medialens.models.media import BytesImageRef, ImageRef
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
 
-T = TypeVar("T")
-
 REJECTING_ERRORS = {
     "InvalidImageFormatException": "invalid_image_format",
     "ImageTooLargeException": "image_too_large",
-    "InvalidS3ObjectException": "unreadable_object",
 }
-"""Errors that say the image itself is unusable: recorded as rejections, never retried."""
+"""Errors that say the image itself is unusable: recorded as rejections, never retried.
+
+``InvalidS3ObjectException`` is deliberately absent: Rekognition also answers it for
+missing permissions, KMS keys and region mix-ups, which retries and the failure queue
+must surface instead of quietly marking every image rejected."""
 
 UNAVAILABLE_CUSTOM_MODEL_ERRORS = {"ResourceNotReadyException", "ResourceNotFoundException"}
 
@@ -50,6 +53,7 @@ FACE_BOOLEAN_ATTRIBUTES = (
 )
 
 MAX_DOMINANT_COLORS = 5
+MAX_FACES_PER_DELETE = 4096
 
 
 def image_parameter(image: ImageRef) -> dict[str, Any]:
@@ -81,6 +85,14 @@ def _box(raw: Mapping[str, Any] | None) -> BoundingBox | None:
         top=float(raw.get("Top", 0.0)),
         width=float(raw.get("Width", 0.0)),
         height=float(raw.get("Height", 0.0)),
+    )
+
+
+def _match(raw: Mapping[str, Any]) -> FaceMatch:
+    return FaceMatch(
+        person_id=str(raw["Face"]["ExternalImageId"]),
+        face_id=str(raw["Face"]["FaceId"]),
+        similarity=float(raw["Similarity"]),
     )
 
 
@@ -143,6 +155,9 @@ def _face(raw: Mapping[str, Any]) -> FaceDetail:
 class RekognitionImageAdapter:
     """Calls Rekognition's image APIs and translates its answers and refusals.
 
+    Every method returns an :class:`Answer`: the typed findings plus the whole
+    response, which the results document keeps.
+
     Parameters
     ----------
     client : RekognitionClient, optional
@@ -152,25 +167,22 @@ class RekognitionImageAdapter:
     def __init__(self, client: RekognitionClient | None = None) -> None:
         self._client = client or rekognition_client()
 
-    def _call(self, operation: Callable[..., T], **params: Any) -> T:
+    def _call(self, operation: Callable[..., Any], **params: Any) -> dict[str, Any]:
         try:
-            return operation(**params)
+            response: dict[str, Any] = dict(operation(**params))
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code in REJECTING_ERRORS:
                 message = error.response.get("Error", {}).get("Message", code)
                 raise RejectedMediaError(REJECTING_ERRORS[code], message) from error
             raise
+        response.pop("ResponseMetadata", None)
+        return response
 
     def detect_labels(
         self, image: ImageRef, *, min_confidence: float, max_labels: int, image_properties: bool
-    ) -> tuple[list[Label], ImageProperties | None]:
-        """DetectLabels with GENERAL_LABELS and, when asked, IMAGE_PROPERTIES.
-
-        Returns
-        -------
-        tuple[list[Label], ImageProperties | None]
-        """
+    ) -> Answer[LabelDetection]:
+        """DetectLabels with GENERAL_LABELS and, when asked, IMAGE_PROPERTIES."""
         params: dict[str, Any] = {
             "Image": image_parameter(image),
             "MaxLabels": max_labels,
@@ -181,17 +193,22 @@ class RekognitionImageAdapter:
             params["Features"].append("IMAGE_PROPERTIES")
             params["Settings"] = {"ImageProperties": {"MaxDominantColors": MAX_DOMINANT_COLORS}}
         response = self._call(self._client.detect_labels, **params)
-        labels = [_label(raw) for raw in response.get("Labels", [])]
-        return labels, _image_properties(response.get("ImageProperties"))
+        found = LabelDetection(
+            labels=tuple(_label(raw) for raw in response.get("Labels", [])),
+            image_properties=_image_properties(response.get("ImageProperties")),
+        )
+        return Answer("DetectLabels", found, response)
 
-    def detect_text(self, image: ImageRef, *, min_confidence: float) -> list[TextDetection]:
+    def detect_text(
+        self, image: ImageRef, *, min_confidence: float
+    ) -> Answer[tuple[TextDetection, ...]]:
         """DetectText, keeping lines and words at or above ``min_confidence``."""
         response = self._call(
             self._client.detect_text,
             Image=image_parameter(image),
             Filters={"WordFilter": {"MinConfidence": min_confidence}},
         )
-        return [
+        found = tuple(
             TextDetection(
                 text=str(raw["DetectedText"]),
                 kind=TextKind(raw["Type"]),
@@ -200,25 +217,27 @@ class RekognitionImageAdapter:
             )
             for raw in response.get("TextDetections", [])
             if raw.get("Type") in TextKind.__members__
-        ]
+        )
+        return Answer("DetectText", found, response)
 
-    def detect_faces(self, image: ImageRef) -> list[FaceDetail]:
+    def detect_faces(self, image: ImageRef) -> Answer[tuple[FaceDetail, ...]]:
         """DetectFaces with ``Attributes=["ALL"]`` (emotions, age range, ...)."""
         response = self._call(
             self._client.detect_faces, Image=image_parameter(image), Attributes=["ALL"]
         )
-        return [_face(raw) for raw in response.get("FaceDetails", [])]
+        found = tuple(_face(raw) for raw in response.get("FaceDetails", []))
+        return Answer("DetectFaces", found, response)
 
     def detect_moderation_labels(
         self, image: ImageRef, *, min_confidence: float
-    ) -> list[ModerationLabel]:
+    ) -> Answer[tuple[ModerationLabel, ...]]:
         """DetectModerationLabels."""
         response = self._call(
             self._client.detect_moderation_labels,
             Image=image_parameter(image),
             MinConfidence=min_confidence,
         )
-        return [
+        found = tuple(
             ModerationLabel(
                 name=str(raw["Name"]),
                 parent=raw.get("ParentName") or None,
@@ -226,11 +245,12 @@ class RekognitionImageAdapter:
                 taxonomy_level=raw.get("TaxonomyLevel"),
             )
             for raw in response.get("ModerationLabels", [])
-        ]
+        )
+        return Answer("DetectModerationLabels", found, response)
 
     def detect_custom_labels(
         self, image: ImageRef, *, project_version_arn: str, min_confidence: float
-    ) -> list[Label]:
+    ) -> Answer[tuple[Label, ...]]:
         """DetectCustomLabels.
 
         Raises
@@ -252,36 +272,38 @@ class RekognitionImageAdapter:
                     f"Custom Labels model {project_version_arn} is not available ({code})"
                 ) from error
             raise
-        return [_label(raw, source="custom") for raw in response.get("CustomLabels", [])]
+        found = tuple(_label(raw, source="custom") for raw in response.get("CustomLabels", []))
+        return Answer("DetectCustomLabels", found, response)
 
     def index_faces(
-        self, image: ImageRef, *, collection_id: str, person_id: str
-    ) -> list[IndexedFace]:
-        """IndexFaces: add the largest good-quality face as a reference of ``person_id``."""
+        self, image: ImageRef, *, collection_id: str, external_id: str, max_faces: int
+    ) -> Answer[tuple[IndexedFace, ...]]:
+        """IndexFaces: add up to ``max_faces`` of the largest good faces under ``external_id``."""
         response = self._call(
             self._client.index_faces,
             CollectionId=collection_id,
             Image=image_parameter(image),
-            ExternalImageId=person_id,
+            ExternalImageId=external_id,
             DetectionAttributes=["DEFAULT"],
-            MaxFaces=1,
+            MaxFaces=max_faces,
             QualityFilter="AUTO",
         )
-        return [
+        found = tuple(
             IndexedFace(
-                person_id=str(record["Face"].get("ExternalImageId", person_id)),
+                person_id=str(record["Face"].get("ExternalImageId", external_id)),
                 face_id=str(record["Face"]["FaceId"]),
                 confidence=float(record["Face"].get("Confidence", 0.0)),
             )
             for record in response.get("FaceRecords", [])
-        ]
+        )
+        return Answer("IndexFaces", found, response)
 
-    def search_faces(
+    def search_faces_by_image(
         self, image: ImageRef, *, collection_id: str, threshold: float, max_faces: int
-    ) -> list[FaceMatch]:
+    ) -> Answer[tuple[FaceMatch, ...]]:
         """SearchFacesByImage: who, of the collection, is the largest face in the image.
 
-        An image without a face answers an empty list (Rekognition raises
+        An image without a face answers no match (Rekognition raises
         InvalidParameterException for it).
         """
         try:
@@ -295,18 +317,40 @@ class RekognitionImageAdapter:
             )
         except ClientError as error:
             details = error.response.get("Error", {})
-            if (
-                details.get("Code") == "InvalidParameterException"
-                and "face" in str(details.get("Message", "")).lower()
-            ):
-                return []
+            message = str(details.get("Message", ""))
+            if details.get("Code") == "InvalidParameterException" and "face" in message.lower():
+                return Answer("SearchFacesByImage", (), {"FaceMatches": [], "Note": message})
             raise
-        return [
-            FaceMatch(
-                person_id=str(match["Face"]["ExternalImageId"]),
-                face_id=str(match["Face"]["FaceId"]),
-                similarity=float(match["Similarity"]),
+        found = tuple(
+            _match(raw)
+            for raw in response.get("FaceMatches", [])
+            if raw.get("Face", {}).get("ExternalImageId")
+        )
+        return Answer("SearchFacesByImage", found, response)
+
+    def search_faces(
+        self, *, collection_id: str, face_id: str, threshold: float, max_faces: int
+    ) -> Answer[tuple[FaceMatch, ...]]:
+        """SearchFaces: who, of the collection, matches a face already in it."""
+        response = self._call(
+            self._client.search_faces,
+            CollectionId=collection_id,
+            FaceId=face_id,
+            FaceMatchThreshold=threshold,
+            MaxFaces=max_faces,
+        )
+        found = tuple(
+            _match(raw)
+            for raw in response.get("FaceMatches", [])
+            if raw.get("Face", {}).get("ExternalImageId")
+        )
+        return Answer("SearchFaces", found, response)
+
+    def delete_faces(self, *, collection_id: str, face_ids: Sequence[str]) -> None:
+        """DeleteFaces (at most 4096 per call, Rekognition's limit)."""
+        for start in range(0, len(face_ids), MAX_FACES_PER_DELETE):
+            self._call(
+                self._client.delete_faces,
+                CollectionId=collection_id,
+                FaceIds=list(face_ids[start : start + MAX_FACES_PER_DELETE]),
             )
-            for match in response.get("FaceMatches", [])
-            if match.get("Face", {}).get("ExternalImageId")
-        ]

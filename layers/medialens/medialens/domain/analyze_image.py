@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,26 +9,35 @@ from enum import StrEnum
 from typing import Any
 
 from medialens.config import MAX_INLINE_IMAGE_BYTES, MAX_S3_IMAGE_BYTES, ImageAnalysisSettings
+from medialens.domain.faces import index_reference_faces, person_id_for, search_every_face
 from medialens.domain.image_format import SNIFF_BYTES, check_image_format, check_size
 from medialens.domain.ports import AlertPublisher, Catalog, ImageRecognizer, MediaStore
-from medialens.errors import FeatureUnavailableError, RejectedMediaError
+from medialens.errors import FeatureUnavailableError, RejectedMediaError, SupersededError
 from medialens.models.analysis import (
+    Answer,
     FaceDetail,
     FaceMatch,
     Feature,
     ImageAnalysis,
-    ImageProperties,
     IndexedFace,
-    Label,
+    LabelDetection,
     ModerationLabel,
     TextDetection,
 )
 from medialens.models.catalog import CatalogLocation
-from medialens.models.media import BytesImageRef, ImageRef, InlineImage, MediaObject, S3ImageRef
+from medialens.models.media import (
+    BytesImageRef,
+    ImageRef,
+    InlineImage,
+    MediaObject,
+    S3ImageRef,
+    sequencer_order,
+)
 from medialens.observability import MetricUnit, logger, metrics
 
-PERSON_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-:]{1,255}$")
-"""Rekognition's pattern for ExternalImageId, which carries the person id."""
+MAX_KEY_BYTES = 1000
+"""Longest key accepted: ``results/<key>.json`` must fit S3's 1,024-byte key limit and
+``<confidence>#<key>`` DynamoDB's 1,024-byte sort-key limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,30 +117,50 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def person_id_for(key: str, faces_prefix: str) -> str | None:
-    """Return the person id of a face-collection drop, or ``None`` for ordinary media.
+def ignore_reason(media: MediaObject, settings: ImageAnalysisSettings) -> str | None:
+    """Why a notification names nothing to analyse, or ``None`` when it does.
 
-    ``faces/<person-id>/<file>`` registers a reference face of ``<person-id>``.
+    Returns
+    -------
+    str | None
+        ``outside_watched_prefixes`` (results, or any key the template's filters should
+        have kept away) or ``folder_marker`` (the zero-byte ``uploads/`` object the S3
+        console creates for a folder).
+    """
+    watched = (settings.uploads_prefix, settings.faces_prefix)
+    if not media.key.startswith(watched) or media.key.startswith(settings.results_prefix):
+        return "outside_watched_prefixes"
+    if media.key.endswith("/"):
+        return "folder_marker"
+    return None
+
+
+def check_key_length(key: str) -> None:
+    """Reject keys too long to name their results and catalog entries.
 
     Raises
     ------
     RejectedMediaError
-        When the key is under the faces prefix but names no valid person id.
+        ``key_too_long`` above :data:`MAX_KEY_BYTES` bytes of UTF-8.
     """
-    if not key.startswith(faces_prefix):
-        return None
-    parts = key[len(faces_prefix) :].split("/")
-    if len(parts) < 2 or not parts[0]:
+    size = len(key.encode())
+    if size > MAX_KEY_BYTES:
         raise RejectedMediaError(
-            "missing_person_id", f"face references go under {faces_prefix}<person-id>/<file>"
+            "key_too_long", f"the key is {size} bytes; at most {MAX_KEY_BYTES} can be catalogued"
         )
-    person_id = parts[0]
-    if not PERSON_ID_PATTERN.fullmatch(person_id):
-        raise RejectedMediaError(
-            "invalid_person_id",
-            f"person id {person_id!r} may only use letters, digits, '_', '.', '-' and ':'",
-        )
-    return person_id
+
+
+def is_superseded(media: MediaObject, catalog: Catalog) -> bool:
+    """Whether the catalog already holds a newer version of this key.
+
+    S3 does not deliver notifications in order; its ``sequencer`` does order the
+    events of one key, so a late event for an older version is skipped before any
+    Rekognition call is paid for.
+    """
+    if not media.sequencer:
+        return False
+    recorded = catalog.recorded_sequencer(media.media_id)
+    return recorded is not None and recorded > sequencer_order(media.sequencer)
 
 
 def analyze_s3_object(
@@ -146,7 +174,8 @@ def analyze_s3_object(
 
     Bad input (empty, too large, not JPEG/PNG, refused by Rekognition) is recorded
     in the catalog as rejected, logged and counted; it is not raised, so the event
-    is not retried. Every other error propagates.
+    is not retried. A late event for an older version is ignored. Every other error
+    propagates.
 
     Parameters
     ----------
@@ -163,11 +192,11 @@ def analyze_s3_object(
     -------
     AnalysisOutcome
     """
-    watched = (settings.uploads_prefix, settings.faces_prefix)
-    if not media.key.startswith(watched) or media.key.startswith(settings.results_prefix):
-        logger.warning("Ignoring object outside the watched prefixes", key=media.key)
-        metrics.add_metric(name="MediaIgnored", unit=MetricUnit.Count, value=1)
-        return AnalysisOutcome(media_id=media.media_id, status=OutcomeStatus.IGNORED)
+    reason = ignore_reason(media, settings)
+    if reason is None and is_superseded(media, ports.catalog):
+        reason = "superseded"
+    if reason is not None:
+        return _ignore(media.media_id, reason)
 
     location = CatalogLocation(
         media_id=media.media_id,
@@ -177,22 +206,38 @@ def analyze_s3_object(
         source_key=media.key,
         version_id=media.version_id,
         etag=media.etag,
+        sequencer=sequencer_order(media.sequencer) if media.sequencer else None,
     )
     try:
-        person_id = person_id_for(media.key, settings.faces_prefix)
-        check_size(media.size, limit=MAX_S3_IMAGE_BYTES)
-        check_image_format(ports.store.read_head(media, SNIFF_BYTES))
-        analysis = run_analysis(
-            S3ImageRef(bucket=media.bucket, key=media.key, version_id=media.version_id),
-            media_id=media.media_id,
-            person_id=person_id,
-            recognizer=ports.recognizer,
-            settings=settings,
-            analysed_at=clock(),
-        )
-    except RejectedMediaError as rejection:
-        return _reject(location, rejection, ports.catalog, clock())
-    return _record(analysis, location, ports)
+        try:
+            person_id = person_id_for(media.key, settings.faces_prefix)
+            check_key_length(media.key)
+            check_size(media.size, limit=MAX_S3_IMAGE_BYTES)
+            check_image_format(ports.store.read_head(media, SNIFF_BYTES))
+            image = S3ImageRef(bucket=media.bucket, key=media.key, version_id=media.version_id)
+            reference = None
+            if person_id is not None:
+                reference = index_reference_faces(
+                    image,
+                    media_id=media.media_id,
+                    person_id=person_id,
+                    recognizer=ports.recognizer,
+                    catalog=ports.catalog,
+                    settings=settings,
+                )
+            analysis = run_analysis(
+                image,
+                media_id=media.media_id,
+                reference_faces=reference,
+                recognizer=ports.recognizer,
+                settings=settings,
+                analysed_at=clock(),
+            )
+        except RejectedMediaError as rejection:
+            return _reject(location, rejection, ports.catalog, clock())
+        return _record(analysis, location, ports)
+    except SupersededError:
+        return _ignore(media.media_id, "superseded")
 
 
 def analyze_inline_image(
@@ -232,7 +277,7 @@ def analyze_inline_image(
         analysis = run_analysis(
             BytesImageRef(data=image.data),
             media_id=image.media_id,
-            person_id=None,
+            reference_faces=None,
             recognizer=ports.recognizer,
             settings=settings,
             analysed_at=clock(),
@@ -246,7 +291,7 @@ def run_analysis(
     image: ImageRef,
     *,
     media_id: str,
-    person_id: str | None,
+    reference_faces: Answer[tuple[IndexedFace, ...]] | None,
     recognizer: ImageRecognizer,
     settings: ImageAnalysisSettings,
     analysed_at: str,
@@ -259,9 +304,9 @@ def run_analysis(
         S3 reference or bytes.
     media_id : str
         Catalog key of the media.
-    person_id : str | None
-        When set, the image is a reference photo: its face is indexed under this id
-        instead of being searched for.
+    reference_faces : Answer[tuple[IndexedFace, ...]] | None
+        For a reference photo, the faces already indexed from it (the image is then
+        not searched for, it *is* the person); ``None`` for ordinary media.
     recognizer : ImageRecognizer
         Rekognition adapter.
     settings : ImageAnalysisSettings
@@ -281,33 +326,40 @@ def run_analysis(
     features = settings.features
     run: list[Feature] = []
     notes: list[str] = []
-    labels: list[Label] = []
-    image_properties: ImageProperties | None = None
-    text: list[TextDetection] = []
-    faces: list[FaceDetail] = []
-    moderation: list[ModerationLabel] = []
-    custom_labels: list[Label] = []
-    indexed_faces: list[IndexedFace] = []
-    face_matches: list[FaceMatch] = []
+    answers: list[Answer[Any]] = []
+    labels = LabelDetection(labels=())
+    text: tuple[TextDetection, ...] = ()
+    faces: tuple[FaceDetail, ...] = ()
+    moderation: tuple[ModerationLabel, ...] = ()
+    custom_labels: Answer[Any] | None = None
+    face_matches: tuple[FaceMatch, ...] = ()
 
     if features.labels:
-        labels, image_properties = recognizer.detect_labels(
+        answer = recognizer.detect_labels(
             image,
             min_confidence=settings.min_label_confidence,
             max_labels=settings.max_labels,
             image_properties=features.image_properties,
         )
+        labels = answer.found
+        answers.append(answer)
         run.append(Feature.LABELS)
     if features.text:
-        text = recognizer.detect_text(image, min_confidence=settings.min_text_confidence)
+        text_answer = recognizer.detect_text(image, min_confidence=settings.min_text_confidence)
+        text = text_answer.found
+        answers.append(text_answer)
         run.append(Feature.TEXT)
     if features.faces:
-        faces = recognizer.detect_faces(image)
+        faces_answer = recognizer.detect_faces(image)
+        faces = faces_answer.found
+        answers.append(faces_answer)
         run.append(Feature.FACES)
     if features.moderation:
-        moderation = recognizer.detect_moderation_labels(
+        moderation_answer = recognizer.detect_moderation_labels(
             image, min_confidence=settings.moderation_min_confidence
         )
+        moderation = moderation_answer.found
+        answers.append(moderation_answer)
         run.append(Feature.MODERATION)
     if settings.custom_labels_arn:
         try:
@@ -316,43 +368,51 @@ def run_analysis(
                 project_version_arn=settings.custom_labels_arn,
                 min_confidence=settings.custom_labels_min_confidence,
             )
+            answers.append(custom_labels)
             run.append(Feature.CUSTOM_LABELS)
         except FeatureUnavailableError as unavailable:
             _note_unavailable(Feature.CUSTOM_LABELS, unavailable, notes)
 
-    if person_id is not None:
-        indexed_faces = recognizer.index_faces(
-            image, collection_id=settings.face_collection_id, person_id=person_id
-        )
+    if reference_faces is not None:
+        answers.append(reference_faces)
         run.append(Feature.FACE_INDEX)
-        if not indexed_faces:
-            notes.append(f"no face good enough to index for person {person_id}")
+        if not reference_faces.found:
+            notes.append("no face good enough to index as a reference")
     elif features.face_search:
         if features.faces and not faces:
             notes.append("face search skipped: no face in the image")
+        elif len(faces) > 1:
+            face_matches, search_answers = search_every_face(
+                image, recognizer=recognizer, settings=settings
+            )
+            answers.extend(search_answers)
+            run.append(Feature.FACE_SEARCH)
         else:
-            face_matches = recognizer.search_faces(
+            search = recognizer.search_faces_by_image(
                 image,
                 collection_id=settings.face_collection_id,
                 threshold=settings.face_match_threshold,
                 max_faces=settings.max_face_matches,
             )
+            face_matches = search.found
+            answers.append(search)
             run.append(Feature.FACE_SEARCH)
 
     return ImageAnalysis(
         media_id=media_id,
         analysed_at=analysed_at,
-        labels=tuple(labels),
-        custom_labels=tuple(custom_labels),
-        image_properties=image_properties,
-        text=tuple(text),
-        faces=tuple(faces),
-        moderation=tuple(moderation),
+        labels=labels.labels,
+        custom_labels=custom_labels.found if custom_labels else (),
+        image_properties=labels.image_properties,
+        text=text,
+        faces=faces,
+        moderation=moderation,
         flagged=any(label.confidence >= settings.moderation_flag_threshold for label in moderation),
-        indexed_faces=tuple(indexed_faces),
-        face_matches=tuple(face_matches),
+        indexed_faces=reference_faces.found if reference_faces else (),
+        face_matches=face_matches,
         features_run=tuple(run),
         notes=tuple(notes),
+        responses=tuple(answers),
     )
 
 
@@ -362,9 +422,16 @@ def _note_unavailable(feature: Feature, error: FeatureUnavailableError, notes: l
     notes.append(f"{feature.value} skipped: {error}")
 
 
+def _ignore(media_id: str, reason: str) -> AnalysisOutcome:
+    logger.info("Ignoring object", key=media_id, reason=reason)
+    metrics.add_metric(name="MediaIgnored", unit=MetricUnit.Count, value=1)
+    return AnalysisOutcome(media_id=media_id, status=OutcomeStatus.IGNORED, reason=reason)
+
+
 def _reject(
     location: CatalogLocation, rejection: RejectedMediaError, catalog: Catalog, rejected_at: str
 ) -> AnalysisOutcome:
+    catalog.record_rejection(location, rejection.reason, rejection.detail, rejected_at)
     logger.warning(
         "Media rejected",
         media_id=location.media_id,
@@ -372,7 +439,6 @@ def _reject(
         detail=rejection.detail,
     )
     metrics.add_metric(name="MediaRejected", unit=MetricUnit.Count, value=1)
-    catalog.record_rejection(location, rejection.reason, rejection.detail, rejected_at)
     return AnalysisOutcome(
         media_id=location.media_id,
         status=OutcomeStatus.REJECTED,
@@ -384,8 +450,8 @@ def _reject(
 def _record(
     analysis: ImageAnalysis, location: CatalogLocation, ports: ImagePorts
 ) -> AnalysisOutcome:
-    ports.store.put_json(location.result_bucket, location.result_key, analysis.to_dict())
     ports.catalog.record_analysis(analysis, location)
+    ports.store.put_json(location.result_bucket, location.result_key, analysis.to_dict())
     if analysis.flagged:
         ports.alerts.announce_flagged(analysis, location)
         metrics.add_metric(name="MediaFlagged", unit=MetricUnit.Count, value=1)

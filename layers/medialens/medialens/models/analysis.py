@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 
 def to_plain(value: Any) -> Any:
@@ -161,6 +164,34 @@ class Feature(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Answer(Generic[T]):
+    """What one Rekognition call found, with its full response.
+
+    Attributes
+    ----------
+    operation : str
+        The API operation, for example ``"DetectFaces"``.
+    found : T
+        The typed part medialens indexes and reasons about.
+    response : Mapping[str, Any]
+        Rekognition's whole response (without ``ResponseMetadata``): landmarks, pose,
+        polygons, model versions. It goes to ``results/<key>.json`` untouched.
+    """
+
+    operation: str
+    found: T
+    response: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelDetection:
+    """DetectLabels' labels and, when asked for, the image's properties."""
+
+    labels: tuple[Label, ...]
+    image_properties: ImageProperties | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ImageAnalysis:
     """Everything Rekognition said about one image."""
 
@@ -177,6 +208,7 @@ class ImageAnalysis:
     face_matches: tuple[FaceMatch, ...] = ()
     features_run: tuple[Feature, ...] = ()
     notes: tuple[str, ...] = ()
+    responses: tuple[Answer[Any], ...] = ()
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -198,7 +230,15 @@ class ImageAnalysis:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form, as written to ``results/<key>.json``."""
-        document: dict[str, Any] = to_plain(self)
+        document: dict[str, Any] = {
+            f.name: to_plain(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name != "responses"
+        }
+        rekognition: dict[str, list[Mapping[str, Any]]] = {}
+        for answer in self.responses:
+            rekognition.setdefault(answer.operation, []).append(answer.response)
+        document["rekognition"] = rekognition
         document["words"] = list(self.words)
         document["persons"] = list(self.persons)
         for face, detail in zip(document["faces"], self.faces, strict=True):

@@ -19,6 +19,9 @@ class CatalogLocation:
         Where ``results/<media_id>.json`` is written.
     name : str | None
         Caller-supplied name of inline media.
+    sequencer : str | None
+        The S3 event's sequencer in :func:`~medialens.models.media.sequencer_order` form;
+        a write never replaces an entry recorded from a later event.
     """
 
     media_id: str
@@ -29,3 +32,4 @@ class CatalogLocation:
     version_id: str | None = None
     etag: str | None = None
     name: str | None = None
+    sequencer: str | None = None

@@ -29,6 +29,8 @@ class MediaObject:
     etag, version_id : str | None
         Identify the exact content; together with bucket and key they form the
         idempotency key, so a redelivered event is analysed once.
+    sequencer : str | None
+        S3's ordering token for events on one key (see :func:`sequencer_order`).
     """
 
     bucket: str
@@ -36,6 +38,7 @@ class MediaObject:
     size: int
     etag: str | None = None
     version_id: str | None = None
+    sequencer: str | None = None
 
     @classmethod
     def from_s3_record(cls, record: S3EventRecord) -> MediaObject:
@@ -60,12 +63,26 @@ class MediaObject:
             size=s3_object.size,
             etag=s3_object.etag or None,
             version_id=s3_object.version_id or None,
+            sequencer=s3_object.get("sequencer") or None,
         )
 
     @property
     def media_id(self) -> str:
         """Catalog identifier of the object: its key."""
         return self.key
+
+
+SEQUENCER_WIDTH = 64
+
+
+def sequencer_order(sequencer: str) -> str:
+    """Put an S3 sequencer in a form that compares correctly as a plain string.
+
+    S3 documents that sequencers of one key compare as hexadecimal strings once the
+    shorter is right-padded with zeros; padding every one to a fixed width lets the
+    catalog compare them with an ordinary string condition.
+    """
+    return sequencer.upper().ljust(SEQUENCER_WIDTH, "0")
 
 
 @dataclass(frozen=True, slots=True)
