@@ -18,8 +18,10 @@ PYTHON ?= $(if $(PY313_PREFIX),$(PY313_PREFIX)/bin/python3.13,python3)
 
 FN ?= AnalyzeImageFunction
 EVENT ?= events/s3_put_upload.json
+STACK ?= medialens
+ENV_VARS ?= .aws-sam/local_env.json
 
-.PHONY: help venv lint typecheck validate pytest test build bench invoke deploy layer-requirements clean
+.PHONY: help venv lint typecheck validate pytest test build bench local-env invoke deploy layer-requirements clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -55,8 +57,11 @@ build: venv ## sam build (python3.13, arm64 layer)
 bench: venv ## Cold-start, per-record overhead and package-size benchmarks
 	$(BIN)/python -m bench
 
-invoke: build ## sam local invoke FN=... EVENT=... (needs Docker)
-	$(BIN)/sam local invoke $(FN) --event $(EVENT)
+local-env: venv ## Write $(ENV_VARS) from a deployed stack's outputs (STACK=..., AWS credentials)
+	$(BIN)/python scripts/local_env.py $(STACK) $(ENV_VARS)
+
+invoke: build ## sam local invoke FN=... EVENT=... against a deployed stack (Docker, `make local-env`)
+	$(BIN)/sam local invoke $(FN) --event $(EVENT) --env-vars $(ENV_VARS)
 
 deploy: build ## sam deploy --guided (needs AWS credentials)
 	$(BIN)/sam deploy --guided
