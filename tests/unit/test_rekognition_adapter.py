@@ -36,6 +36,14 @@ CUSTOM_ARN = (
 )
 
 
+def only(**switches: bool) -> ImageAnalysisSettings:
+    """The default settings with every feature off except those named."""
+    off = dict.fromkeys(
+        ("labels", "image_properties", "text", "faces", "moderation", "face_search"), False
+    )
+    return replace(SETTINGS, features=FeatureSwitches(**(off | switches)))
+
+
 @pytest.fixture
 def adapter(rekognition: Stubber) -> RekognitionImageAdapter:
     return RekognitionImageAdapter()
@@ -140,17 +148,7 @@ def test_missing_collection_is_not_swallowed(
 def test_only_enabled_features_call_rekognition(
     rekognition: Stubber, adapter: RekognitionImageAdapter
 ) -> None:
-    settings = replace(
-        SETTINGS,
-        features=FeatureSwitches(
-            labels=True,
-            image_properties=False,
-            text=False,
-            faces=False,
-            moderation=False,
-            face_search=False,
-        ),
-    )
+    settings = only(labels=True)
     rekognition.add_response(
         "detect_labels",
         answers.labels_response(("Cat", 99.0)),
@@ -177,8 +175,7 @@ def test_only_enabled_features_call_rekognition(
 
 
 def only_custom_labels(settings: ImageAnalysisSettings) -> ImageAnalysisSettings:
-    off = FeatureSwitches(False, False, False, False, False, False)
-    return replace(settings, features=off, custom_labels_arn=CUSTOM_ARN)
+    return replace(only(), custom_labels_arn=CUSTOM_ARN)
 
 
 def test_custom_labels_run_when_a_project_version_is_configured(
@@ -267,7 +264,7 @@ def test_throttling_is_retried_by_botocore_with_backoff(code: str) -> None:
 def test_every_face_of_a_group_photo_is_searched_then_the_probes_are_deleted(
     rekognition: Stubber, adapter: RekognitionImageAdapter
 ) -> None:
-    settings = replace(SETTINGS, features=FeatureSwitches(False, False, False, True, False, True))
+    settings = only(faces=True, face_search=True)
     rekognition.add_response(
         "detect_faces", answers.faces_response(3), {"Image": IMAGE_PARAM, "Attributes": ["ALL"]}
     )
@@ -320,7 +317,7 @@ def test_every_face_of_a_group_photo_is_searched_then_the_probes_are_deleted(
 def test_probe_faces_are_deleted_even_when_a_search_fails(
     rekognition: Stubber, adapter: RekognitionImageAdapter
 ) -> None:
-    settings = replace(SETTINGS, features=FeatureSwitches(False, False, False, True, False, True))
+    settings = only(faces=True, face_search=True)
     rekognition.add_response("detect_faces", answers.faces_response(2))
     probe = answers.index_response("unused", faces=2)
     rekognition.add_response("index_faces", probe)
