@@ -29,7 +29,7 @@ help: ## List the commands
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,local]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP) ## Create or refresh the virtual environment from pyproject.toml

@@ -1,0 +1,216 @@
+"""An embedded AWS stand-in (moto's server on loopback) holding the template's resources."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from medialens_local.template import Resolver
+
+ACCOUNT_ID = "123456789012"
+REGION = "eu-west-1"
+STACK_NAME = "medialens-local"
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+@dataclass
+class FunctionRoute:
+    """Where a function's events wait, and where its failures go."""
+
+    logical_id: str
+    code_dir: str
+    event_queue_url: str | None = None
+    failure_queue_url: str | None = None
+    max_retries: int = 2
+
+
+@dataclass
+class LocalAws:
+    """The running stand-in and the physical names of the template's resources."""
+
+    endpoint: str
+    resolver: Resolver
+    functions: dict[str, FunctionRoute] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the stand-in (the harness's own, not the handlers')."""
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    @property
+    def bucket(self) -> str:
+        [logical_id] = self.resolver.resources("AWS::S3::Bucket")
+        return self.resolver.ref(logical_id)
+
+
+def _create_tables(aws: LocalAws) -> None:
+    dynamodb = aws.client("dynamodb")
+    for logical_id, table in aws.resolver.resources("AWS::DynamoDB::Table").items():
+        properties = table["Properties"]
+        name = aws.resolver.physical_name(logical_id)
+        params: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": properties["AttributeDefinitions"],
+            "KeySchema": properties["KeySchema"],
+            "BillingMode": properties.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if "GlobalSecondaryIndexes" in properties:
+            params["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+        dynamodb.create_table(**json.loads(json.dumps(params)))
+        aws.resolver.refs[logical_id] = name
+        aws.resolver.attributes[(logical_id, "Arn")] = (
+            f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
+        )
+
+
+def _create_messaging(aws: LocalAws) -> None:
+    sns, sqs = aws.client("sns"), aws.client("sqs")
+    for logical_id in aws.resolver.resources("AWS::SNS::Topic"):
+        arn = sns.create_topic(Name=aws.resolver.physical_name(logical_id))["TopicArn"]
+        aws.resolver.refs[logical_id] = arn
+    for logical_id in aws.resolver.resources("AWS::SQS::Queue"):
+        name = aws.resolver.physical_name(logical_id)
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        aws.resolver.refs[logical_id] = url
+        aws.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+        aws.resolver.attributes[(logical_id, "QueueName")] = name
+
+
+def _create_bucket(aws: LocalAws) -> None:
+    s3 = aws.client("s3")
+    for logical_id, bucket in aws.resolver.resources("AWS::S3::Bucket").items():
+        name = aws.resolver.resolve(bucket["Properties"]["BucketName"])
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        if bucket["Properties"].get("VersioningConfiguration", {}).get("Status") == "Enabled":
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        aws.resolver.refs[logical_id] = name
+        aws.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+
+
+def _route_functions(aws: LocalAws) -> None:
+    """Subscribe a queue per function to the bucket events its template ``Events`` name.
+
+    Lambda cannot run here, so S3 delivers to SQS with the same event types and key
+    filters, and the router polls that queue and invokes the handler in-process.
+    """
+    s3, sqs = aws.client("s3"), aws.client("sqs")
+    queue_configurations: list[dict[str, Any]] = []
+    for logical_id, function in aws.resolver.resources("AWS::Serverless::Function").items():
+        properties = function["Properties"]
+        route = FunctionRoute(logical_id=logical_id, code_dir=properties["CodeUri"])
+        invoke_config = properties.get("EventInvokeConfig", {})
+        route.max_retries = int(invoke_config.get("MaximumRetryAttempts", 2))
+        on_failure = invoke_config.get("DestinationConfig", {}).get("OnFailure")
+        if on_failure and on_failure.get("Type") == "SQS":
+            queue_logical_id = on_failure["Destination"]["Fn::GetAtt"][0]
+            route.failure_queue_url = aws.resolver.ref(queue_logical_id)
+        s3_events = [
+            event["Properties"]
+            for event in properties.get("Events", {}).values()
+            if event["Type"] == "S3"
+        ]
+        if s3_events:
+            name = f"{aws.resolver.physical_name(logical_id)}-s3-events"
+            route.event_queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+            arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+            for event in s3_events:
+                rules = event.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+                configuration: dict[str, Any] = {
+                    "QueueArn": arn,
+                    "Events": [event["Events"]]
+                    if isinstance(event["Events"], str)
+                    else event["Events"],
+                }
+                if rules:
+                    configuration["Filter"] = {
+                        "Key": {
+                            "FilterRules": [
+                                {"Name": rule["Name"], "Value": aws.resolver.resolve(rule["Value"])}
+                                for rule in rules
+                            ]
+                        }
+                    }
+                queue_configurations.append(configuration)
+        aws.functions[logical_id] = route
+    if queue_configurations:
+        s3.put_bucket_notification_configuration(
+            Bucket=aws.bucket,
+            NotificationConfiguration={"QueueConfigurations": queue_configurations},
+        )
+
+
+def _name_collections(aws: LocalAws) -> None:
+    for logical_id, collection in aws.resolver.resources("AWS::Rekognition::Collection").items():
+        aws.resolver.refs[logical_id] = aws.resolver.resolve(
+            collection["Properties"]["CollectionId"]
+        )
+
+
+def collection_ids(aws: LocalAws) -> list[str]:
+    """The face collections the template declares (the local Rekognition creates them)."""
+    return [
+        aws.resolver.ref(logical_id)
+        for logical_id in aws.resolver.resources("AWS::Rekognition::Collection")
+    ]
+
+
+def provision(aws: LocalAws) -> None:
+    """Create the template's tables, topics, queues, bucket and event routes."""
+    _name_collections(aws)
+    _create_tables(aws)
+    _create_messaging(aws)
+    _create_bucket(aws)
+    _route_functions(aws)
+
+
+@contextmanager
+def local_aws(stack_name: str = STACK_NAME) -> Iterator[LocalAws]:
+    """Start the stand-in on a free loopback port and provision the template in it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        aws = LocalAws(
+            endpoint=f"http://{host}:{port}",
+            resolver=Resolver(stack_name=stack_name, account_id=ACCOUNT_ID, region=REGION),
+        )
+        provision(aws)
+        yield aws
+    finally:
+        server.stop()
+
+
+def handler_environment(
+    aws: LocalAws, logical_id: str, rekognition_endpoint: str
+) -> dict[str, str]:
+    """Everything a handler's process needs: the template's variables and local endpoints.
+
+    The handlers reach the stand-ins through boto3's standard endpoint settings, not
+    through any code path of their own.
+    """
+    return {
+        **CREDENTIALS,
+        **aws.resolver.function_environment(logical_id),
+        "AWS_ENDPOINT_URL": aws.endpoint,
+        "AWS_ENDPOINT_URL_REKOGNITION": rekognition_endpoint,
+        "AWS_LAMBDA_FUNCTION_NAME": aws.resolver.physical_name(logical_id),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Medialens"),
+    }

@@ -1,0 +1,1 @@
+"""A local service speaking Amazon Rekognition's JSON protocol, answered by real models."""

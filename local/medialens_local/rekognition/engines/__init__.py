@@ -1,0 +1,1 @@
+"""Real models behind the local Rekognition, each loaded on first use."""

@@ -1,0 +1,90 @@
+"""Rekognition's wire protocol: ``X-Amz-Target`` operations, JSON bodies, typed errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threading import Thread
+from typing import Any
+
+TARGET_PREFIX = "RekognitionService."
+
+
+class RekognitionError(Exception):
+    """An error Rekognition itself would answer, by its documented code."""
+
+    def __init__(self, code: str, message: str, status: int = HTTPStatus.BAD_REQUEST) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+Operation = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class Served:
+    """A running service: its endpoint and how to stop it."""
+
+    endpoint: str
+    server: ThreadingHTTPServer
+    thread: Thread
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def decode_blob(value: str) -> bytes:
+    """JSON-protocol blobs travel base64-encoded."""
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError as error:
+        raise RekognitionError("InvalidParameterException", "Image.Bytes is not base64") from error
+
+
+def serve(operations: dict[str, Operation], host: str = "127.0.0.1", port: int = 0) -> Served:
+    """Answer ``operations`` (by name, e.g. ``"DetectText"``) on a loopback port."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def do_POST(self) -> None:
+            target = self.headers.get("X-Amz-Target", "")
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b"{}"
+            name = target.removeprefix(TARGET_PREFIX)
+            try:
+                if not target.startswith(TARGET_PREFIX) or name not in operations:
+                    raise RekognitionError(
+                        "UnknownOperationException",
+                        f"{name or target!r} is not served by the local Rekognition",
+                    )
+                response = operations[name](json.loads(body or b"{}"))
+                self._reply(HTTPStatus.OK, response)
+            except RekognitionError as error:
+                self._reply(error.status, {"__type": error.code, "Message": error.message})
+
+        def _reply(self, status: int, document: dict[str, Any]) -> None:
+            payload = json.dumps(document).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("x-amzn-RequestId", "local")
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    thread = Thread(target=server.serve_forever, name="local-rekognition", daemon=True)
+    thread.start()
+    bound_host, bound_port = server.server_address[:2]
+    return Served(endpoint=f"http://{bound_host}:{bound_port}", server=server, thread=thread)

@@ -1,0 +1,104 @@
+"""template.yaml, read once and resolved the way a local stack names its resources."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+@cache
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """Parse the SAM template (short-form intrinsics become their long form)."""
+    loaded: dict[str, Any] = cfn_yaml.loads(path.read_text())
+    return loaded
+
+
+@dataclass
+class Resolver:
+    """Resolves the intrinsic functions the template uses, for one local stack.
+
+    Attributes
+    ----------
+    stack_name, account_id, region : str
+        Pseudo parameters.
+    refs : dict[str, str]
+        What ``Ref`` of a resource gives (its name or ARN), filled in as resources are
+        created; a parameter's ``Ref`` gives its default.
+    attributes : dict[tuple[str, str], str]
+        What ``Fn::GetAtt`` gives.
+    """
+
+    stack_name: str
+    account_id: str
+    region: str
+    template: Mapping[str, Any] = field(default_factory=load_template)
+    refs: dict[str, str] = field(default_factory=dict)
+    attributes: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def physical_name(self, logical_id: str) -> str:
+        """The name a resource without an explicit name gets: ``<stack>-<LogicalId>``."""
+        return f"{self.stack_name}-{logical_id}"
+
+    def ref(self, name: str) -> str:
+        pseudo = {
+            "AWS::StackName": self.stack_name,
+            "AWS::AccountId": self.account_id,
+            "AWS::Region": self.region,
+            "AWS::Partition": "aws",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.refs:
+            return self.refs[name]
+        parameters = self.template.get("Parameters", {})
+        if name in parameters:
+            return str(parameters[name].get("Default", ""))
+        return self.physical_name(name)
+
+    def resolve(self, value: Any) -> str:
+        """Resolve a scalar, ``Ref``, ``Fn::Sub`` or ``Fn::GetAtt`` to a string.
+
+        Raises
+        ------
+        ValueError
+            For an intrinsic function the local stack does not evaluate.
+        """
+        if isinstance(value, str | int | float | bool):
+            return str(value).lower() if isinstance(value, bool) else str(value)
+        if "Ref" in value:
+            return self.ref(value["Ref"])
+        if "Fn::Sub" in value:
+            text = value["Fn::Sub"]
+            return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub_part(m.group(1)), text)
+        if "Fn::GetAtt" in value:
+            logical_id, attribute = value["Fn::GetAtt"]
+            return self.attributes[(logical_id, attribute)]
+        raise ValueError(f"unsupported intrinsic in local stack: {value}")
+
+    def _sub_part(self, name: str) -> str:
+        if "." in name:
+            logical_id, attribute = name.split(".", 1)
+            return self.attributes[(logical_id, attribute)]
+        return self.ref(name)
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Resources of one CloudFormation type, by logical id."""
+        found = self.template.get("Resources", {})
+        return {k: v for k, v in found.items() if v.get("Type") == kind}
+
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        """Globals environment merged with the function's own, resolved."""
+        globals_ = self.template.get("Globals", {}).get("Function", {})
+        merged = dict(globals_.get("Environment", {}).get("Variables", {}))
+        own = self.template["Resources"][logical_id]["Properties"]
+        merged.update(own.get("Environment", {}).get("Variables", {}))
+        return {name: self.resolve(value) for name, value in merged.items()}
