@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -183,6 +184,7 @@ def provision(aws: LocalAws) -> None:
 @contextmanager
 def local_aws(stack_name: str = STACK_NAME) -> Iterator[LocalAws]:
     """Start the stand-in on a free loopback port and provision the template in it."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

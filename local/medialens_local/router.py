@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class Delivery:
     attempts: int
     response: Any = None
     error: str | None = None
+    duration_s: float = 0.0
 
 
 def load_handler(code_dir: str) -> ModuleType:
@@ -80,11 +82,21 @@ class Router:
         os.environ.update(handler_environment(self._aws, logical_id, self._rekognition_endpoint))
         handler = self._handler(logical_id)
         delivery = Delivery(function=logical_id, event=event, attempts=0)
-        for _ in range(route.max_retries + 1):
+        started = time.perf_counter()
+        try:
+            return self._attempt(handler, logical_id, route.max_retries, delivery)
+        finally:
+            delivery.duration_s = time.perf_counter() - started
+
+    def _attempt(
+        self, handler: ModuleType, logical_id: str, max_retries: int, delivery: Delivery
+    ) -> Delivery:
+        route = self._aws.functions[logical_id]
+        for _ in range(max_retries + 1):
             delivery.attempts += 1
             context = LocalContext(function_name=self._aws.resolver.physical_name(logical_id))
             try:
-                delivery.response = handler.lambda_handler(event, context)
+                delivery.response = handler.lambda_handler(delivery.event, context)
             except Exception as error:  # noqa: BLE001 - Lambda catches everything, so do we
                 delivery.error = f"{type(error).__name__}: {error}"
                 continue

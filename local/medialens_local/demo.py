@@ -1,0 +1,219 @@
+"""`make demo`: the image pipeline end to end on this machine, no AWS account needed.
+
+Starts the local AWS stand-in and the local Rekognition, drops the sample media (or a
+folder of your own) into the local bucket exactly as a user would, lets the S3 events
+reach the real handler, then shows what landed in the catalog and writes
+``out/report.html``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from medialens_local.aws import LocalAws, collection_ids, local_aws
+from medialens_local.report import write_report
+from medialens_local.rekognition.protocol import Served, serve
+from medialens_local.rekognition.service import LocalRekognition, s3_reader
+from medialens_local.router import Delivery, Router
+from medialens_local.template import ROOT
+
+SAMPLES = ROOT / "samples"
+OUT = ROOT / "out"
+FACES_DIR = "faces"
+LOCAL_MODELS = {
+    "DetectLabels": "EfficientNet-Lite0 (ImageNet-1k) + dlib faces for Person",
+    "DetectText": "RapidOCR (PP-OCR)",
+    "DetectFaces": "dlib HOG + 5-point landmarks (no age, emotions or other attributes)",
+    "DetectModerationLabels": "open_nsfw ('Explicit' only)",
+    "IndexFaces / SearchFaces*": "dlib ResNet 128-d embeddings",
+}
+
+
+@dataclass
+class Drop:
+    """One local file and the key it is uploaded under."""
+
+    path: Path
+    key: str
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+def plan_drops(folder: Path, uploads_prefix: str, faces_prefix: str) -> list[Drop]:
+    """Files under ``<folder>/faces/<person>/`` become face references, the rest uploads."""
+    drops = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        relative = path.relative_to(folder).as_posix()
+        if relative.startswith(f"{FACES_DIR}/"):
+            key = faces_prefix + relative.removeprefix(f"{FACES_DIR}/")
+        else:
+            key = uploads_prefix + relative.removeprefix("uploads/")
+        drops.append(Drop(path=path, key=key))
+    return drops
+
+
+@contextlib.contextmanager
+def local_rekognition(aws: LocalAws) -> Iterator[Served]:
+    """Serve the local Rekognition and create the template's face collections in it."""
+    service = LocalRekognition(s3_reader(aws.client("s3")))
+    served = serve(service.operations())
+    try:
+        for collection_id in collection_ids(aws):
+            service.create_collection({"CollectionId": collection_id})
+        yield served
+    finally:
+        served.stop()
+
+
+def warm_models(progress: Progress) -> None:
+    """Load every model once, so the per-file times are inference, not loading."""
+    from medialens_local.rekognition.engines.faces import face_engine
+    from medialens_local.rekognition.engines.labels import label_engine
+    from medialens_local.rekognition.engines.moderation import moderation_engine
+    from medialens_local.rekognition.engines.text import text_engine
+
+    loaders = [
+        ("text (RapidOCR)", text_engine),
+        ("faces (dlib)", face_engine),
+        ("labels (EfficientNet-Lite0)", label_engine),
+        ("moderation (open_nsfw)", moderation_engine),
+    ]
+    task = progress.add_task("Loading local models", total=len(loaders))
+    for name, load in loaders:
+        progress.update(task, description=f"Loading {name}")
+        load()
+        progress.advance(task)
+
+
+def catalog_entry(aws: LocalAws, key: str) -> dict[str, Any] | None:
+    table = aws.resolver.ref("CatalogTable")
+    item = aws.client("dynamodb").get_item(
+        TableName=table, Key={"pk": {"S": f"MEDIA#{key}"}, "sk": {"S": "META"}}
+    )
+    return item.get("Item")
+
+
+def result_document(aws: LocalAws, key: str) -> dict[str, Any] | None:
+    try:
+        body = aws.client("s3").get_object(Bucket=aws.bucket, Key=f"results/{key}.json")["Body"]
+    except aws.client("s3").exceptions.NoSuchKey:
+        return None
+    document: dict[str, Any] = json.loads(body.read())
+    return document
+
+
+def run(folder: Path, console: Console, log_path: Path) -> int:
+    """Run the pipeline over ``folder``; return the process exit code."""
+    started = time.perf_counter()
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with progress, log_path.open("w") as log, contextlib.redirect_stdout(log):
+        stack_task = progress.add_task("Starting local AWS from template.yaml", total=1)
+        with local_aws() as aws:
+            progress.advance(stack_task)
+            warm_models(progress)
+            with local_rekognition(aws) as rekognition:
+                router = Router(aws, rekognition.endpoint)
+                env = aws.resolver.function_environment("AnalyzeImageFunction")
+                drops = plan_drops(folder, env["UPLOADS_PREFIX"], env["FACES_PREFIX"])
+                by_key = {drop.key: drop for drop in drops}
+                task = progress.add_task("Analysing", total=len(drops))
+                s3 = aws.client("s3")
+                # Reference faces first, so the uploads can be matched against them.
+                for group in (
+                    [d for d in drops if d.key.startswith(env["FACES_PREFIX"])],
+                    [d for d in drops if not d.key.startswith(env["FACES_PREFIX"])],
+                ):
+                    for drop in group:
+                        progress.update(task, description=f"Analysing {drop.path.name}")
+                        s3.put_object(Bucket=aws.bucket, Key=drop.key, Body=drop.path.read_bytes())
+                        for delivery in router.drain(expected=1):
+                            for record_key in _keys(delivery):
+                                if record_key in by_key:
+                                    by_key[record_key].deliveries.append(delivery)
+                        progress.advance(task)
+                rows = [
+                    (drop, catalog_entry(aws, drop.key), result_document(aws, drop.key))
+                    for drop in drops
+                ]
+    failed = [drop for drop in drops if not drop.deliveries or any(d.error for d in drop.deliveries)]
+    console.print(summary_table(rows))
+    report = write_report(rows, OUT / "report.html")
+    console.print(f"Report: {report}   Handler logs: {log_path}")
+    console.print(
+        "Local models: "
+        + "; ".join(f"{operation}: {model}" for operation, model in LOCAL_MODELS.items())
+    )
+    for drop in failed:
+        errors = [d.error for d in drop.deliveries if d.error] or ["no event was delivered"]
+        console.print(f"[red]FAILED[/red] {drop.key}: {errors[-1]}")
+    console.print(f"{len(drops)} files in {time.perf_counter() - started:.1f} s")
+    return 1 if failed else 0
+
+
+def _keys(delivery: Delivery) -> list[str]:
+    from urllib.parse import unquote_plus
+
+    return [unquote_plus(r["s3"]["object"]["key"]) for r in delivery.event.get("Records", [])]
+
+
+def summary_table(rows: list[tuple[Drop, dict[str, Any] | None, dict[str, Any] | None]]) -> Table:
+    """The terminal summary: one row per file."""
+    table = Table(title="medialens, offline")
+    for column in ("file", "status", "labels", "text", "faces", "persons", "moderation", "time"):
+        table.add_column(column, overflow="fold")
+    for drop, meta, document in rows:
+        status = meta["status"]["S"] if meta else "missing"
+        if meta and status == "REJECTED":
+            status = f"rejected: {meta['rejection_reason']['S']}"
+        seconds = sum(d.duration_s for d in drop.deliveries)
+        if document is None:
+            table.add_row(drop.key, status, "", "", "", "", "", f"{seconds:.2f} s")
+            continue
+        labels = ", ".join(f"{l['name']} {l['confidence']:.0f}" for l in document["labels"][:3])
+        lines = [t["text"] for t in document["text"] if t["kind"] == "LINE"]
+        moderation = ", ".join(m["name"] for m in document["moderation"]) or "-"
+        table.add_row(
+            drop.key,
+            status,
+            labels,
+            " / ".join(lines)[:60],
+            str(len(document["faces"])),
+            ", ".join(document["persons"]) or "-",
+            "FLAGGED: " + moderation if document["flagged"] else moderation,
+            f"{seconds:.2f} s",
+        )
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``make demo`` (``ARGS=path/to/folder`` analyses your own images)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("folder", nargs="?", type=Path, default=SAMPLES)
+    args = parser.parse_args(argv)
+    console = Console(file=sys.__stdout__, width=None if sys.__stdout__.isatty() else 160)
+    if not args.folder.is_dir():
+        console.print(f"[red]{args.folder} is not a folder[/red]")
+        return 2
+    return run(args.folder.resolve(), console, OUT / "demo.log")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
