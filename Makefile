@@ -1,6 +1,7 @@
 # medialens developer commands. `make help` lists them.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+ARGS ?=
 
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -21,7 +22,10 @@ EVENT ?= events/s3_put_upload.json
 STACK ?= medialens
 ENV_VARS ?= .aws-sam/local_env.json
 
-.PHONY: help venv lint typecheck validate pytest test build bench local-env invoke deploy layer-requirements clean
+.PHONY: demo help venv lint typecheck validate pytest test build bench local-env invoke deploy layer-requirements clean
+
+demo: venv ## Analyse the bundled samples offline (ARGS=path/to/folder for your own images)
+	$(BIN)/python -m medialens_local.demo $(ARGS)
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'

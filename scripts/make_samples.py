@@ -44,7 +44,10 @@ def main() -> None:
     save(Image.fromarray(data.chelsea()), "uploads/pets/chelsea the cat.jpg")
     save(Image.fromarray(data.coffee()), "uploads/kitchen/coffee.jpg")
     save(Image.fromarray(data.rocket()), "uploads/mission/rocket.jpg")
-    save(text_image(["INVOICE 2026-114", "TOTAL DUE 42.00 EUR"], (760, 220)), "uploads/docs/invoice.png")
+    save(
+        text_image(["INVOICE 2026-114", "TOTAL DUE 42.00 EUR"], (760, 220)),
+        "uploads/docs/invoice.png",
+    )
     save(text_image(["this one is a GIF"], (520, 140)).convert("P"), "uploads/docs/notes.gif")
 
 

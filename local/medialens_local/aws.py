@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,17 +47,18 @@ class LocalAws:
     functions: dict[str, FunctionRoute] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
-        """A boto3 client for the stand-in (the harness's own, not the handlers')."""
-        return boto3.client(
+        """Create a boto3 client for the stand-in (the harness's own, not the handlers')."""
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.endpoint,
             region_name=REGION,
             aws_access_key_id="local",
-            aws_secret_access_key="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any key
         )
 
     @property
     def bucket(self) -> str:
+        """The template's media bucket."""
         [logical_id] = self.resolver.resources("AWS::S3::Bucket")
         return self.resolver.ref(logical_id)
 
@@ -165,7 +167,7 @@ def _name_collections(aws: LocalAws) -> None:
 
 
 def collection_ids(aws: LocalAws) -> list[str]:
-    """The face collections the template declares (the local Rekognition creates them)."""
+    """List the face collections the template declares (the local Rekognition creates them)."""
     return [
         aws.resolver.ref(logical_id)
         for logical_id in aws.resolver.resources("AWS::Rekognition::Collection")
@@ -188,6 +190,10 @@ def local_aws(stack_name: str = STACK_NAME) -> Iterator[LocalAws]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    # moto keeps its state per process: start every local stack from an empty account.
+    urllib.request.urlopen(
+        urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")
+    ).close()
     try:
         aws = LocalAws(
             endpoint=f"http://{host}:{port}",

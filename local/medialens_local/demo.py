@@ -23,9 +23,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from medialens_local.aws import LocalAws, collection_ids, local_aws
-from medialens_local.report import write_report
 from medialens_local.rekognition.protocol import Served, serve
 from medialens_local.rekognition.service import LocalRekognition, s3_reader
+from medialens_local.report import write_report
 from medialens_local.router import Delivery, Router
 from medialens_local.template import ROOT
 
@@ -97,14 +97,17 @@ def warm_models(progress: Progress) -> None:
 
 
 def catalog_entry(aws: LocalAws, key: str) -> dict[str, Any] | None:
+    """Read a media item's META entry from the local catalog."""
     table = aws.resolver.ref("CatalogTable")
-    item = aws.client("dynamodb").get_item(
+    response = aws.client("dynamodb").get_item(
         TableName=table, Key={"pk": {"S": f"MEDIA#{key}"}, "sk": {"S": "META"}}
     )
-    return item.get("Item")
+    item: dict[str, Any] | None = response.get("Item")
+    return item
 
 
 def result_document(aws: LocalAws, key: str) -> dict[str, Any] | None:
+    """Read ``results/<key>.json`` from the local bucket, if it was written."""
     try:
         body = aws.client("s3").get_object(Bucket=aws.bucket, Key=f"results/{key}.json")["Body"]
     except aws.client("s3").exceptions.NoSuchKey:
@@ -113,8 +116,9 @@ def result_document(aws: LocalAws, key: str) -> dict[str, Any] | None:
     return document
 
 
-def run(folder: Path, console: Console, log_path: Path) -> int:
-    """Run the pipeline over ``folder``; return the process exit code."""
+def run(folder: Path, console: Console, out: Path = OUT) -> int:
+    """Run the pipeline over ``folder``, report into ``out``; return the exit code."""
+    log_path = out / "demo.log"
     started = time.perf_counter()
     progress = Progress(
         TextColumn("{task.description}"),
@@ -153,9 +157,11 @@ def run(folder: Path, console: Console, log_path: Path) -> int:
                     (drop, catalog_entry(aws, drop.key), result_document(aws, drop.key))
                     for drop in drops
                 ]
-    failed = [drop for drop in drops if not drop.deliveries or any(d.error for d in drop.deliveries)]
+    failed = [
+        drop for drop in drops if not drop.deliveries or any(d.error for d in drop.deliveries)
+    ]
     console.print(summary_table(rows))
-    report = write_report(rows, OUT / "report.html")
+    report = write_report(rows, out / "report.html")
     console.print(f"Report: {report}   Handler logs: {log_path}")
     console.print(
         "Local models: "
@@ -175,7 +181,7 @@ def _keys(delivery: Delivery) -> list[str]:
 
 
 def summary_table(rows: list[tuple[Drop, dict[str, Any] | None, dict[str, Any] | None]]) -> Table:
-    """The terminal summary: one row per file."""
+    """Build the terminal summary: one row per file."""
     table = Table(title="medialens, offline")
     for column in ("file", "status", "labels", "text", "faces", "persons", "moderation", "time"):
         table.add_column(column, overflow="fold")
@@ -187,7 +193,9 @@ def summary_table(rows: list[tuple[Drop, dict[str, Any] | None, dict[str, Any] |
         if document is None:
             table.add_row(drop.key, status, "", "", "", "", "", f"{seconds:.2f} s")
             continue
-        labels = ", ".join(f"{l['name']} {l['confidence']:.0f}" for l in document["labels"][:3])
+        labels = ", ".join(
+            f"{label['name']} {label['confidence']:.0f}" for label in document["labels"][:3]
+        )
         lines = [t["text"] for t in document["text"] if t["kind"] == "LINE"]
         moderation = ", ".join(m["name"] for m in document["moderation"]) or "-"
         table.add_row(
@@ -208,11 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("folder", nargs="?", type=Path, default=SAMPLES)
     args = parser.parse_args(argv)
-    console = Console(file=sys.__stdout__, width=None if sys.__stdout__.isatty() else 160)
+    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160)
     if not args.folder.is_dir():
         console.print(f"[red]{args.folder} is not a folder[/red]")
         return 2
-    return run(args.folder.resolve(), console, OUT / "demo.log")
+    return run(args.folder.resolve(), console)
 
 
 if __name__ == "__main__":

@@ -61,9 +61,7 @@ def _facts(meta: dict[str, Any] | None, document: dict[str, Any] | None) -> str:
     labels = ", ".join(
         f"{html.escape(label['name'])} ({label['confidence']:.0f}%)" for label in document["labels"]
     )
-    lines = "<br>".join(
-        html.escape(t["text"]) for t in document["text"] if t["kind"] == "LINE"
-    )
+    lines = "<br>".join(html.escape(t["text"]) for t in document["text"] if t["kind"] == "LINE")
     moderation = ", ".join(
         f"{html.escape(m['name'])} ({m['confidence']:.0f}%)" for m in document["moderation"]
     )
@@ -92,7 +90,8 @@ def write_report(
         overlay = _overlay(document) if document else ""
         cards.append(
             '<section class="card">'
-            f'<div class="frame"><img alt="{html.escape(drop.key)}" src="data:{mime};base64,{data}">'
+            f'<div class="frame"><img alt="{html.escape(drop.key)}" '
+            f'src="data:{mime};base64,{data}">'
             f"{overlay}</div>"
             f"<div><h2>{html.escape(drop.key)}</h2>{_facts(meta, document)}</div>"
             "</section>"

@@ -32,6 +32,7 @@ class LocalContext:
     timeout_ms: int = 60_000
 
     def get_remaining_time_in_millis(self) -> int:
+        """Lambda's countdown; the local router never stops a handler early."""
         return self.timeout_ms
 
 

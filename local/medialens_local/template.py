@@ -45,10 +45,11 @@ class Resolver:
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def physical_name(self, logical_id: str) -> str:
-        """The name a resource without an explicit name gets: ``<stack>-<LogicalId>``."""
+        """Name a resource the way CloudFormation would, simplified: ``<stack>-<LogicalId>``."""
         return f"{self.stack_name}-{logical_id}"
 
     def ref(self, name: str) -> str:
+        """Resolve ``Ref``: a pseudo parameter, a created resource, or a default."""
         pseudo = {
             "AWS::StackName": self.stack_name,
             "AWS::AccountId": self.account_id,

@@ -27,6 +27,8 @@ def similarity(distance: float) -> float:
 
 @dataclass
 class StoredFace:
+    """A face in a collection, with the embedding searches compare against."""
+
     face_id: str
     image_id: str
     external_image_id: str | None
@@ -35,6 +37,7 @@ class StoredFace:
     embedding: np.ndarray
 
     def describe(self) -> dict[str, object]:
+        """Rekognition's ``Face`` shape."""
         face: dict[str, object] = {
             "FaceId": self.face_id,
             "BoundingBox": self.bounding_box,
@@ -54,6 +57,7 @@ class FaceCollections:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def create(self, collection_id: str) -> None:
+        """CreateCollection."""
         with self.lock:
             if collection_id in self.collections:
                 raise RekognitionError(
@@ -75,6 +79,7 @@ class FaceCollections:
         external_image_id: str | None,
         faces: list[tuple[dict[str, float], float, np.ndarray]],
     ) -> list[StoredFace]:
+        """Store faces of one image (IndexFaces)."""
         image_id = str(uuid.uuid4())
         stored = [
             StoredFace(str(uuid.uuid4()), image_id, external_image_id, box, confidence, vector)
@@ -87,11 +92,13 @@ class FaceCollections:
         return stored
 
     def delete(self, collection_id: str, face_ids: list[str]) -> list[str]:
+        """DeleteFaces; answers the ids that existed."""
         with self.lock:
             target = self._faces(collection_id)
             return [face_id for face_id in face_ids if target.pop(face_id, None) is not None]
 
     def get(self, collection_id: str, face_id: str) -> StoredFace:
+        """One stored face, or InvalidParameterException."""
         with self.lock:
             face = self._faces(collection_id).get(face_id)
         if face is None:
@@ -107,6 +114,7 @@ class FaceCollections:
         max_faces: int,
         exclude: str | None = None,
     ) -> list[dict[str, object]]:
+        """FaceMatches at or above ``threshold``, most similar first."""
         with self.lock:
             candidates = [f for f in self._faces(collection_id).values() if f.face_id != exclude]
         matches = []

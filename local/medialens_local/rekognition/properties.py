@@ -33,7 +33,8 @@ SHARPNESS_SATURATION = 1000.0
 
 def _luma(pixels: np.ndarray) -> np.ndarray:
     rgb = pixels.astype(np.float32)
-    return 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+    luma: np.ndarray = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+    return luma
 
 
 def image_properties(pixels: np.ndarray, max_colors: int = 10) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def image_properties(pixels: np.ndarray, max_colors: int = 10) -> dict[str, Any]
         if counts[index] == 0:
             break
         members = sample[nearest == index].mean(axis=0)
-        red, green, blue = (int(round(c)) for c in members)
+        red, green, blue = (round(float(c)) for c in members)
         colors.append(
             {
                 "Red": red,

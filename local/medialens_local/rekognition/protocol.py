@@ -36,6 +36,7 @@ class Served:
     thread: Thread
 
     def stop(self) -> None:
+        """Stop serving and wait for the server thread."""
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
@@ -63,16 +64,19 @@ def serve(operations: dict[str, Operation], host: str = "127.0.0.1", port: int =
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b"{}"
             name = target.removeprefix(TARGET_PREFIX)
+            if not target.startswith(TARGET_PREFIX) or name not in operations:
+                unknown = f"{name or target!r} is not served by the local Rekognition"
+                self._reply(
+                    HTTPStatus.BAD_REQUEST,
+                    {"__type": "UnknownOperationException", "Message": unknown},
+                )
+                return
             try:
-                if not target.startswith(TARGET_PREFIX) or name not in operations:
-                    raise RekognitionError(
-                        "UnknownOperationException",
-                        f"{name or target!r} is not served by the local Rekognition",
-                    )
                 response = operations[name](json.loads(body or b"{}"))
-                self._reply(HTTPStatus.OK, response)
             except RekognitionError as error:
                 self._reply(error.status, {"__type": error.code, "Message": error.message})
+                return
+            self._reply(HTTPStatus.OK, response)
 
         def _reply(self, status: int, document: dict[str, Any]) -> None:
             payload = json.dumps(document).encode()
@@ -86,5 +90,5 @@ def serve(operations: dict[str, Operation], host: str = "127.0.0.1", port: int =
     server = ThreadingHTTPServer((host, port), Handler)
     thread = Thread(target=server.serve_forever, name="local-rekognition", daemon=True)
     thread.start()
-    bound_host, bound_port = server.server_address[:2]
-    return Served(endpoint=f"http://{bound_host}:{bound_port}", server=server, thread=thread)
+    bound_port = server.server_address[1]
+    return Served(endpoint=f"http://{host}:{bound_port}", server=server, thread=thread)

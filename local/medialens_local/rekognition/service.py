@@ -64,12 +64,13 @@ class LocalRekognition:
         return load_image(request[field], self._read_object)
 
     def detect_labels(self, request: dict[str, Any]) -> dict[str, Any]:
+        """DetectLabels: ImageNet labels, Person/Face from the face detector, image properties."""
         image = self._image(request)
         features = request.get("Features") or ["GENERAL_LABELS"]
         min_confidence = float(request.get("MinConfidence", 55.0))
         response: dict[str, Any] = {"LabelModelVersion": LABEL_MODEL}
         if "GENERAL_LABELS" in features:
-            labels = [
+            labels: list[dict[str, Any]] = [
                 {
                     "Name": p.name,
                     "Confidence": p.confidence,
@@ -108,6 +109,7 @@ class LocalRekognition:
         return response
 
     def detect_text(self, request: dict[str, Any]) -> dict[str, Any]:
+        """DetectText: lines and their words, filtered by WordFilter.MinConfidence."""
         image = self._image(request)
         word_filter = request.get("Filters", {}).get("WordFilter", {})
         min_confidence = float(word_filter.get("MinConfidence", 0.0))
@@ -144,11 +146,13 @@ class LocalRekognition:
         return {"TextDetections": detections, "TextModelVersion": TEXT_MODEL}
 
     def detect_faces(self, request: dict[str, Any]) -> dict[str, Any]:
+        """DetectFaces: boxes, confidence and landmarks (no attributes locally)."""
         image = self._image(request)
         faces = face_engine().faces(image.pixels)
         return {"FaceDetails": [describe(face, image.width, image.height) for face in faces]}
 
     def detect_moderation_labels(self, request: dict[str, Any]) -> dict[str, Any]:
+        """DetectModerationLabels: ``Explicit`` from open_nsfw's score."""
         image = self._image(request)
         confidence = moderation_engine().explicit_confidence(image.pixels)
         labels = []
@@ -159,6 +163,7 @@ class LocalRekognition:
         return {"ModerationLabels": labels, "ModerationModelVersion": MODERATION_MODEL}
 
     def create_collection(self, request: dict[str, Any]) -> dict[str, Any]:
+        """CreateCollection."""
         collection_id = request["CollectionId"]
         self.collections.create(collection_id)
         return {
@@ -168,6 +173,7 @@ class LocalRekognition:
         }
 
     def index_faces(self, request: dict[str, Any]) -> dict[str, Any]:
+        """IndexFaces: the largest ``MaxFaces`` faces, the rest unindexed."""
         image = self._image(request)
         faces = face_engine().faces(image.pixels)
         limit = int(request.get("MaxFaces", 100))
@@ -202,6 +208,7 @@ class LocalRekognition:
         return faces[0]
 
     def search_faces_by_image(self, request: dict[str, Any]) -> dict[str, Any]:
+        """SearchFacesByImage: the largest face against the collection."""
         image = self._image(request)
         face = self._largest_face(image)
         matches = self.collections.search(
@@ -218,6 +225,7 @@ class LocalRekognition:
         }
 
     def search_faces(self, request: dict[str, Any]) -> dict[str, Any]:
+        """SearchFaces: a stored face against the rest of the collection."""
         stored = self.collections.get(request["CollectionId"], request["FaceId"])
         matches = self.collections.search(
             request["CollectionId"],
@@ -233,6 +241,7 @@ class LocalRekognition:
         }
 
     def delete_faces(self, request: dict[str, Any]) -> dict[str, Any]:
+        """DeleteFaces."""
         requested = list(request.get("FaceIds", []))
         deleted = self.collections.delete(request["CollectionId"], requested)
         response: dict[str, Any] = {"DeletedFaces": deleted}
@@ -244,6 +253,7 @@ class LocalRekognition:
         return response
 
     def compare_faces(self, request: dict[str, Any]) -> dict[str, Any]:
+        """CompareFaces: the source's largest face against every target face."""
         from medialens_local.rekognition.collections import similarity
 
         source_image = self._image(request, "SourceImage")

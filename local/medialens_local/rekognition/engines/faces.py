@@ -37,6 +37,7 @@ class Face:
 
     @property
     def area(self) -> float:
+        """Box area in pixels."""
         return (self.right - self.left) * (self.bottom - self.top)
 
     @property
@@ -105,12 +106,12 @@ def _landmarks(points: list[tuple[float, float]]) -> dict[str, tuple[float, floa
 
 @cache
 def face_engine() -> FaceEngine:
-    """The shared engine (loading the models takes about half a second)."""
+    """Return the shared engine (loading the models takes about half a second)."""
     return FaceEngine()
 
 
 def describe(face: Face, width: int, height: int) -> dict[str, Any]:
-    """A FaceDetail with what the local models know: box, confidence, landmarks.
+    """Describe a face with what the local models know: box, confidence, landmarks.
 
     Age, emotions, smile, glasses and the other attributes have no local model and are
     left out rather than guessed.

@@ -67,6 +67,8 @@ def _class_names() -> list[str]:
 
 @dataclass(frozen=True)
 class Prediction:
+    """A label with its parents and category."""
+
     name: str
     confidence: float
     parents: tuple[str, ...]
@@ -115,9 +117,9 @@ class LabelEngine:
             found[group.name] = Prediction(group.name, confidence, group.parents, group.category)
         for index in probabilities.argsort()[::-1][:5]:
             name = self._names[int(index)].split(",")[0].strip().title()
-            group = next((g for g in GROUPS if g.first <= index <= g.last), None)
-            parents = (*group.parents, group.name) if group else ()
-            category = group.category if group else "Other"
+            owner = next((g for g in GROUPS if g.first <= index <= g.last), None)
+            parents = (*owner.parents, owner.name) if owner else ()
+            category = owner.category if owner else "Other"
             confidence = float(probabilities[index] * 100)
             if name not in found or found[name].confidence < confidence:
                 found[name] = Prediction(name, confidence, parents, category)
@@ -127,5 +129,5 @@ class LabelEngine:
 
 @cache
 def label_engine() -> LabelEngine:
-    """The shared engine (builds its ONNX graph from the package weights, ~0.3 s)."""
+    """Return the shared engine (builds its ONNX graph from the package weights, ~0.3 s)."""
     return LabelEngine()

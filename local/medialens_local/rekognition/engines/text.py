@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +23,8 @@ class TextPiece:
 
 @dataclass(frozen=True)
 class TextLine:
+    """A line and its words."""
+
     line: TextPiece
     words: tuple[TextPiece, ...]
 
@@ -44,7 +47,7 @@ class TextEngine:
     def read(self, pixels: np.ndarray) -> list[TextLine]:
         """Lines of text, each with its words, in reading order."""
         with self._lock:
-            result = self._ocr(pixels[..., ::-1].copy(), return_word_box=True)
+            result: Any = self._ocr(pixels[..., ::-1].copy(), return_word_box=True)
         texts = result.txts or ()
         scores = result.scores or ()
         boxes = result.boxes if result.boxes is not None else ()
@@ -69,5 +72,5 @@ def _corners(box: object) -> tuple[tuple[float, float], ...]:
 
 @cache
 def text_engine() -> TextEngine:
-    """The shared engine (its three ONNX models load in about a second)."""
+    """Return the shared engine (its three ONNX models load in about a second)."""
     return TextEngine()

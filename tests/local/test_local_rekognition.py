@@ -1,0 +1,158 @@
+"""The local Rekognition: real inference, answered in shapes botocore's model accepts."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
+import pytest
+from botocore.exceptions import ClientError
+from botocore.validate import ParamValidator
+from medialens_local.rekognition.protocol import serve
+from medialens_local.rekognition.service import LocalRekognition
+from medialens_local.template import ROOT
+from PIL import Image
+
+SAMPLES = ROOT / "samples"
+MODEL = botocore.session.get_session().get_service_model("rekognition")
+BUCKET = "samples"
+
+
+def mirrored(path: Path) -> bytes:
+    image = Image.open(path).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def rekognition() -> Iterator[Any]:
+    files = {p.relative_to(SAMPLES).as_posix(): p.read_bytes() for p in SAMPLES.rglob("*.*")}
+
+    def read(bucket: str, key: str, version: str | None) -> bytes:
+        return files[key]
+
+    served = serve(LocalRekognition(read).operations())
+    client = boto3.client(
+        "rekognition",
+        endpoint_url=served.endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    client.meta.events.register("after-call.rekognition.*", _validate_against_model)
+    yield client
+    served.stop()
+
+
+def _validate_against_model(
+    http_response: Any, parsed: dict[str, Any], model: Any, **_: Any
+) -> None:
+    """Every successful answer must fit the operation's output shape in botocore's model."""
+    if http_response.status_code != 200:
+        return
+    body = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
+    shape = MODEL.operation_model(model.name).output_shape
+    assert shape is not None
+    report = ParamValidator().validate(body, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def s3(key: str) -> dict[str, Any]:
+    return {"S3Object": {"Bucket": BUCKET, "Name": key}}
+
+
+def test_text_is_read_back_word_for_word(rekognition: Any) -> None:
+    detections = rekognition.detect_text(Image=s3("uploads/docs/invoice.png"))["TextDetections"]
+
+    lines = [d["DetectedText"] for d in detections if d["Type"] == "LINE"]
+    words = [d["DetectedText"] for d in detections if d["Type"] == "WORD"]
+    assert lines == ["INVOICE 2026-114", "TOTAL DUE 42.00 EUR"]
+    assert {"INVOICE", "TOTAL", "DUE", "EUR"} <= set(words)
+    assert all(d["ParentId"] in (0, 3) for d in detections if d["Type"] == "WORD")
+
+
+def test_a_cat_is_labelled_cat_with_parents(rekognition: Any) -> None:
+    response = rekognition.detect_labels(
+        Image=s3("uploads/pets/chelsea the cat.jpg"),
+        MinConfidence=50,
+        Features=["GENERAL_LABELS", "IMAGE_PROPERTIES"],
+    )
+
+    top = response["Labels"][0]
+    assert top["Name"] == "Cat"
+    assert {"Animal", "Pet"} <= {parent["Name"] for parent in top["Parents"]}
+    assert 0 < response["ImageProperties"]["Quality"]["Brightness"] < 100
+    assert response["ImageProperties"]["DominantColors"]
+
+
+def test_faces_are_found_only_where_there_are_faces(rekognition: Any) -> None:
+    [face] = rekognition.detect_faces(
+        Image=s3("faces/eileen-collins/reference.jpg"), Attributes=["ALL"]
+    )["FaceDetails"]
+    cat = rekognition.detect_faces(Image=s3("uploads/pets/chelsea the cat.jpg"))["FaceDetails"]
+
+    assert face["Confidence"] > 80
+    assert "AgeRange" not in face
+    assert "Emotions" not in face
+    landmarks = {mark["Type"]: mark for mark in face["Landmarks"]}
+    assert landmarks["eyeLeft"]["X"] > landmarks["eyeRight"]["X"]
+    assert cat == []
+
+
+def test_a_mirrored_photo_of_the_same_person_is_found_in_the_collection(rekognition: Any) -> None:
+    rekognition.create_collection(CollectionId="people")
+    indexed = rekognition.index_faces(
+        CollectionId="people",
+        Image=s3("faces/eileen-collins/reference.jpg"),
+        ExternalImageId="eileen-collins",
+        MaxFaces=1,
+    )
+    [match] = rekognition.search_faces_by_image(
+        CollectionId="people",
+        Image={"Bytes": mirrored(SAMPLES / "uploads/mission/portrait.jpg")},
+        FaceMatchThreshold=90,
+    )["FaceMatches"]
+    compared = rekognition.compare_faces(
+        SourceImage=s3("faces/eileen-collins/reference.jpg"),
+        TargetImage=s3("uploads/mission/portrait.jpg"),
+        SimilarityThreshold=90,
+    )
+    deleted = rekognition.delete_faces(
+        CollectionId="people", FaceIds=[indexed["FaceRecords"][0]["Face"]["FaceId"]]
+    )
+
+    assert match["Face"]["ExternalImageId"] == "eileen-collins"
+    assert match["Similarity"] >= 90
+    assert len(compared["FaceMatches"]) == 1
+    assert len(deleted["DeletedFaces"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("call", "code"),
+    [
+        (
+            lambda c: c.detect_labels(Image=s3("uploads/docs/notes.gif")),
+            "InvalidImageFormatException",
+        ),
+        (
+            lambda c: c.search_faces_by_image(
+                CollectionId="people", Image=s3("uploads/kitchen/coffee.jpg")
+            ),
+            "InvalidParameterException",
+        ),
+        (
+            lambda c: c.index_faces(CollectionId="nobody", Image=s3("uploads/kitchen/coffee.jpg")),
+            "ResourceNotFoundException",
+        ),
+    ],
+)
+def test_refusals_use_rekognitions_error_codes(rekognition: Any, call: Any, code: str) -> None:
+    with pytest.raises(ClientError) as raised:
+        call(rekognition)
+
+    assert raised.value.response["Error"]["Code"] == code
