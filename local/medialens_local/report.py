@@ -16,12 +16,13 @@ body { font-family: system-ui, sans-serif; margin: 24px; background: #f6f6f4; co
 h1 { font-size: 22px; }
 .card { background: #fff; border-radius: 8px; padding: 16px; margin: 0 0 20px; display: flex;
         gap: 20px; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
-.frame { position: relative; flex: 0 0 auto; width: 420px; }
+.frame { position: relative; flex: 0 0 auto; width: 420px; align-self: flex-start; }
 .frame img { width: 100%; display: block; }
 .frame svg { position: absolute; inset: 0; width: 100%; height: 100%; }
-.face { fill: none; stroke: #ff3b30; stroke-width: 0.006; }
-.label { fill: none; stroke: #34c759; stroke-width: 0.006; }
-.text { fill: none; stroke: #007aff; stroke-width: 0.004; }
+.frame rect { fill: none; vector-effect: non-scaling-stroke; }
+.face { stroke: #ff3b30; stroke-width: 3px; }
+.label { stroke: #34c759; stroke-width: 7px; }
+.text { stroke: #007aff; stroke-width: 3px; }
 .status-rejected { color: #b00020; font-weight: 600; }
 .flagged { color: #b00020; font-weight: 600; }
 dt { font-weight: 600; margin-top: 6px; }
@@ -39,10 +40,15 @@ def _box(box: dict[str, float] | None, css: str, title: str) -> str:
 
 
 def _overlay(document: dict[str, Any]) -> str:
-    shapes = [_box(face["box"], "face", "face") for face in document["faces"]]
-    for label in document["labels"]:
-        shapes += [_box(box, "label", label["name"]) for box in label["instances"]]
+    # Label instances (wide, green) under text lines (blue) under faces (red), so a face
+    # box is never hidden by the Person instance drawn on the same pixels.
+    shapes = [
+        _box(box, "label", label["name"])
+        for label in document["labels"]
+        for box in label["instances"]
+    ]
     shapes += [_box(t["box"], "text", t["text"]) for t in document["text"] if t["kind"] == "LINE"]
+    shapes += [_box(face["box"], "face", "face") for face in document["faces"]]
     return (
         '<svg viewBox="0 0 1 1" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">'
         + "".join(shapes)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from medialens_local import demo
 from medialens_local.aws import LocalAws, local_aws
 from medialens_local.router import Router
 from medialens_local.template import ROOT
+from PIL import Image
 from rich.console import Console
 
 from tests.support.stack import s3_event
@@ -97,15 +102,63 @@ def test_a_failing_handler_is_retried_then_parked_in_the_failure_queue(
     assert '"condition": "RetriesExhausted"' in message["Body"]
 
 
-def test_make_demo_reports_every_file_and_draws_the_boxes(tmp_path: Any) -> None:
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
+    out = tmp_path_factory.mktemp("demo")
     console = Console(record=True, width=200)
+    code = demo.run(SAMPLES, console, out=out)
+    return code, console.export_text(), out
 
-    code = demo.run(SAMPLES, console, out=tmp_path)
+
+def test_make_demo_reports_every_file_and_draws_the_boxes(
+    demo_run: tuple[int, str, Path],
+) -> None:
+    code, text, out = demo_run
 
     assert code == 0
-    text = console.export_text()
     assert "rejected: unsupported_format" in text
     assert "eileen-collins" in text
-    page = (tmp_path / "report.html").read_text()
+    page = (out / "report.html").read_text()
     assert page.count('class="face"') >= 2
     assert 'class="text"' in page
+
+
+def colour_share(png: Path, rgb: tuple[int, int, int]) -> float:
+    pixels = np.asarray(Image.open(png).convert("RGB")).reshape(-1, 3).astype(int)
+    close = (np.abs(pixels - np.array(rgb)).sum(axis=1) < 40).sum()
+    return float(close) / len(pixels)
+
+
+def test_the_report_renders_with_its_boxes_in_a_browser(
+    demo_run: tuple[int, str, Path], tmp_path: Path
+) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Chromium is not installed (.ci/run installs Debian's chromium)")
+    _, _, out = demo_run
+    screenshot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--hide-scrollbars",
+            "--window-size=1000,4200",
+            f"--screenshot={screenshot}",
+            (out / "report.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+    # Without its boxes the page has none of these colours (no sample image has them).
+    assert colour_share(screenshot, (255, 59, 48)) > 0.0001  # face boxes
+    assert colour_share(screenshot, (0, 122, 255)) > 0.0001  # text boxes
