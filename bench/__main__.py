@@ -160,7 +160,9 @@ def sizes() -> list[str]:
 
 
 def main() -> None:
-    sections = [cold_start(), overhead(), sizes()]
+    from bench.offline import offline
+
+    sections = [cold_start(), overhead(), sizes(), offline()]
     report = "\n\n".join("\n".join(section) for section in sections) + "\n"
     print(report)
     out = ROOT / "out"
