@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import numpy as np
 from medialens_local import demo
 from medialens_local.aws import local_aws
@@ -123,13 +122,7 @@ def offline() -> list[str]:
         s3 = aws.client("s3")
         for key, body in images.items():
             s3.put_object(Bucket=aws.bucket, Key=f"bench/{key}", Body=body)
-        client = boto3.client(
-            "rekognition",
-            endpoint_url=rek.endpoint,
-            region_name="eu-west-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        client = rek.client()
         pixels = {
             k: np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for k, b in images.items()
         }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,20 +62,26 @@ class LocalAws:
         return self.resolver.ref(logical_id)
 
 
+def create_table(dynamodb: Any, resolver: Resolver, logical_id: str) -> str:
+    """Create one of the template's tables, with its key schema and indexes; return its name."""
+    properties = resolver.template["Resources"][logical_id]["Properties"]
+    name = resolver.physical_name(logical_id)
+    params: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "BillingMode": properties.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if "GlobalSecondaryIndexes" in properties:
+        params["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+    dynamodb.create_table(**json.loads(json.dumps(params)))
+    return name
+
+
 def _create_tables(aws: LocalAws) -> None:
     dynamodb = aws.client("dynamodb")
-    for logical_id, table in aws.resolver.resources("AWS::DynamoDB::Table").items():
-        properties = table["Properties"]
-        name = aws.resolver.physical_name(logical_id)
-        params: dict[str, Any] = {
-            "TableName": name,
-            "AttributeDefinitions": properties["AttributeDefinitions"],
-            "KeySchema": properties["KeySchema"],
-            "BillingMode": properties.get("BillingMode", "PAY_PER_REQUEST"),
-        }
-        if "GlobalSecondaryIndexes" in properties:
-            params["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
-        dynamodb.create_table(**json.loads(json.dumps(params)))
+    for logical_id in aws.resolver.resources("AWS::DynamoDB::Table"):
+        name = create_table(dynamodb, aws.resolver, logical_id)
         aws.resolver.refs[logical_id] = name
         aws.resolver.attributes[(logical_id, "Arn")] = (
             f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
@@ -220,5 +225,4 @@ def handler_environment(
         "AWS_ENDPOINT_URL_REKOGNITION": rekognition_endpoint,
         "AWS_LAMBDA_FUNCTION_NAME": aws.resolver.physical_name(logical_id),
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Medialens"),
     }

@@ -118,9 +118,10 @@ def catalog_entry(aws: LocalAws, key: str) -> dict[str, Any] | None:
 
 def result_document(aws: LocalAws, key: str) -> dict[str, Any] | None:
     """Read ``results/<key>.json`` from the local bucket, if it was written."""
+    s3 = aws.client("s3")
     try:
-        body = aws.client("s3").get_object(Bucket=aws.bucket, Key=f"results/{key}.json")["Body"]
-    except aws.client("s3").exceptions.NoSuchKey:
+        body = s3.get_object(Bucket=aws.bucket, Key=f"results/{key}.json")["Body"]
+    except s3.exceptions.NoSuchKey:
         return None
     document: dict[str, Any] = json.loads(body.read())
     return document

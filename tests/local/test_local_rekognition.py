@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.session
 import pytest
 from botocore.config import Config
@@ -38,13 +37,7 @@ def rekognition() -> Iterator[Any]:
         return files[key]
 
     served = serve(LocalRekognition(read).operations())
-    client = boto3.client(
-        "rekognition",
-        endpoint_url=served.endpoint,
-        region_name="eu-west-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    client = served.client()
     client.meta.events.register("after-call.rekognition.*", _validate_against_model)
     yield client
     served.stop()
@@ -164,14 +157,7 @@ def test_a_crash_inside_an_operation_is_answered_not_dropped() -> None:
         raise ZeroDivisionError("division by zero")
 
     served = serve({"DetectText": broken})
-    client = boto3.client(
-        "rekognition",
-        endpoint_url=served.endpoint,
-        region_name="eu-west-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    client = served.client(config=Config(retries={"max_attempts": 1}))
     try:
         with pytest.raises(ClientError) as crashed:
             client.detect_text(Image={"Bytes": b"x"})

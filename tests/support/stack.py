@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from cfnlint.decode import cfn_yaml
+from medialens_local.aws import create_table as create_template_table
+from medialens_local.template import Resolver, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "medialens"
@@ -23,40 +22,22 @@ ACCOUNT_ID = "123456789012"
 REGION = "eu-west-1"
 
 
-@cache
 def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = cfn_yaml.loads((ROOT / "template.yaml").read_text())
-    return loaded
+    return load_template()
+
+
+def _resolver(refs: dict[str, str] | None = None) -> Resolver:
+    return Resolver(STACK_NAME, ACCOUNT_ID, REGION, refs=dict(refs or {}))
 
 
 def physical_name(logical_id: str) -> str:
     """Name a resource the way the local stack does: ``<stack>-<LogicalId>``."""
-    return f"{STACK_NAME}-{logical_id}"
-
-
-def _sub(text: str) -> str:
-    pseudo = {"AWS::StackName": STACK_NAME, "AWS::AccountId": ACCOUNT_ID, "AWS::Region": REGION}
-    return re.sub(
-        r"\$\{([^}]+)\}", lambda m: pseudo.get(m.group(1), resolve({"Ref": m.group(1)})), text
-    )
+    return _resolver().physical_name(logical_id)
 
 
 def resolve(value: Any, refs: dict[str, str] | None = None) -> str:
     """Resolve the intrinsic functions used in the template's environment section."""
-    refs = refs or {}
-    if isinstance(value, str | int | float):
-        return str(value)
-    if "Ref" in value:
-        name = value["Ref"]
-        if name in refs:
-            return refs[name]
-        parameters = template()["Parameters"]
-        if name in parameters:
-            return str(parameters[name].get("Default", ""))
-        return physical_name(name)
-    if "Fn::Sub" in value:
-        return _sub(value["Fn::Sub"])
-    raise ValueError(f"unsupported intrinsic in test stack: {value}")
+    return _resolver(refs).resolve(value)
 
 
 def resource(logical_id: str) -> dict[str, Any]:
@@ -106,18 +87,7 @@ def function_environment(refs: dict[str, str]) -> dict[str, str]:
 
 def create_table(client: Any, logical_id: str) -> str:
     """Create a DynamoDB table with the key schema and indexes the template declares."""
-    properties = resource(logical_id)["Properties"]
-    name = physical_name(logical_id)
-    params: dict[str, Any] = {
-        "TableName": name,
-        "AttributeDefinitions": properties["AttributeDefinitions"],
-        "KeySchema": properties["KeySchema"],
-        "BillingMode": properties["BillingMode"],
-    }
-    if "GlobalSecondaryIndexes" in properties:
-        params["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
-    client.create_table(**json.loads(json.dumps(params)))
-    return name
+    return create_template_table(client, _resolver(), logical_id)
 
 
 @dataclass

@@ -35,6 +35,19 @@ class Served:
     server: ThreadingHTTPServer
     thread: Thread
 
+    def client(self, **options: Any) -> Any:
+        """Create a boto3 Rekognition client for this endpoint (it checks no credentials)."""
+        import boto3
+
+        return boto3.client(
+            "rekognition",
+            endpoint_url=self.endpoint,
+            region_name="eu-west-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - the local service checks none
+            **options,
+        )
+
     def stop(self) -> None:
         """Stop serving and wait for the server thread."""
         self.server.shutdown()
