@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 import botocore.session
@@ -64,8 +65,14 @@ def _answer(request: Any, **_: Any) -> AWSResponse:
     return _response(request, 200, b"", {"ETag": '"d41d8cd98f00b204e9800998ecf8427e"'})
 
 
-def install() -> None:
-    """Answer every botocore client created from now on without a network."""
+def install() -> Callable[[], None]:
+    """Answer every botocore client created from now on without a network.
+
+    Returns
+    -------
+    Callable[[], None]
+        Restores normal client creation.
+    """
     original = botocore.session.Session.create_client
 
     def create_client(self: botocore.session.Session, *args: Any, **kwargs: Any) -> Any:
@@ -75,3 +82,8 @@ def install() -> None:
         return client
 
     botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        botocore.session.Session.create_client = original  # type: ignore[method-assign]
+
+    return uninstall

@@ -162,3 +162,7 @@ def offline() -> list[str]:
         f"| {raw_total / 1000:.2f} | {1 - raw_total / 1000 / elapsed:.0%} |",
     ]
     return rows
+
+
+if __name__ == "__main__":
+    print("\n".join(offline()))
