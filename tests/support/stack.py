@@ -13,7 +13,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from medialens_local.aws import create_table as create_template_table
 from medialens_local.template import Resolver, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,6 +86,10 @@ def function_environment(refs: dict[str, str]) -> dict[str, str]:
 
 def create_table(client: Any, logical_id: str) -> str:
     """Create a DynamoDB table with the key schema and indexes the template declares."""
+    # Imported here: medialens_local.aws imports moto, whose botocore hooks would
+    # otherwise ride along into every process that only needs the template (the bench).
+    from medialens_local.aws import create_table as create_template_table
+
     return create_template_table(client, _resolver(), logical_id)
 
 
