@@ -17,7 +17,7 @@ from medialens.adapters.rekognition import RekognitionImageAdapter
 from medialens.config import FeatureSwitches, ImageAnalysisSettings
 from medialens.domain.analyze_image import run_analysis
 from medialens.errors import RejectedMediaError
-from medialens.models.analysis import Feature
+from medialens.models.analysis import Feature, ImageAnalysis
 from medialens.models.media import BytesImageRef, S3ImageRef
 
 from tests.support import rekognition as answers
@@ -42,6 +42,18 @@ def only(**switches: bool) -> ImageAnalysisSettings:
         ("labels", "image_properties", "text", "faces", "moderation", "face_search"), False
     )
     return replace(SETTINGS, features=FeatureSwitches(**(off | switches)))
+
+
+def analyse(adapter: RekognitionImageAdapter, settings: ImageAnalysisSettings) -> ImageAnalysis:
+    """Run every enabled analysis on :data:`IMAGE` as ordinary (non-reference) media."""
+    return run_analysis(
+        IMAGE,
+        media_id="uploads/a.jpg",
+        reference_faces=None,
+        recognizer=adapter,
+        settings=settings,
+        analysed_at="2026-11-27T00:00:00+00:00",
+    )
 
 
 @pytest.fixture
@@ -160,14 +172,7 @@ def test_only_enabled_features_call_rekognition(
         },
     )
 
-    analysis = run_analysis(
-        IMAGE,
-        media_id="uploads/a.jpg",
-        reference_faces=None,
-        recognizer=adapter,
-        settings=settings,
-        analysed_at="2026-11-27T00:00:00+00:00",
-    )
+    analysis = analyse(adapter, settings)
 
     assert analysis.features_run == (Feature.LABELS,)
     assert [label.name for label in analysis.labels] == ["Cat"]
@@ -191,14 +196,7 @@ def test_custom_labels_run_when_a_project_version_is_configured(
         {"ProjectVersionArn": CUSTOM_ARN, "Image": IMAGE_PARAM, "MinConfidence": 50.0},
     )
 
-    analysis = run_analysis(
-        IMAGE,
-        media_id="m",
-        reference_faces=None,
-        recognizer=adapter,
-        settings=only_custom_labels(SETTINGS),
-        analysed_at="t",
-    )
+    analysis = analyse(adapter, only_custom_labels(SETTINGS))
 
     [label] = analysis.custom_labels
     assert (label.name, label.source, len(label.instances)) == ("acme-logo", "custom", 1)
@@ -211,14 +209,7 @@ def test_a_stopped_custom_model_is_noted_and_the_rest_goes_on(
         "detect_custom_labels", service_error_code="ResourceNotReadyException"
     )
 
-    analysis = run_analysis(
-        IMAGE,
-        media_id="m",
-        reference_faces=None,
-        recognizer=adapter,
-        settings=only_custom_labels(SETTINGS),
-        analysed_at="t",
-    )
+    analysis = analyse(adapter, only_custom_labels(SETTINGS))
 
     assert analysis.custom_labels == ()
     assert Feature.CUSTOM_LABELS not in analysis.features_run
@@ -299,14 +290,7 @@ def test_every_face_of_a_group_photo_is_searched_then_the_probes_are_deleted(
         {"CollectionId": "faces", "FaceIds": probe_ids},
     )
 
-    analysis = run_analysis(
-        IMAGE,
-        media_id="m",
-        reference_faces=None,
-        recognizer=adapter,
-        settings=settings,
-        analysed_at="t",
-    )
+    analysis = analyse(adapter, settings)
 
     best = {match.person_id: match.similarity for match in analysis.face_matches}
     assert best == {"alice": 98.2, "bob": 93.5}
@@ -328,11 +312,4 @@ def test_probe_faces_are_deleted_even_when_a_search_fails(
     )
 
     with pytest.raises(ClientError, match="InternalServerError"):
-        run_analysis(
-            IMAGE,
-            media_id="m",
-            reference_faces=None,
-            recognizer=adapter,
-            settings=settings,
-            analysed_at="t",
-        )
+        analyse(adapter, settings)
