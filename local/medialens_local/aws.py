@@ -194,12 +194,13 @@ def local_aws(stack_name: str = STACK_NAME) -> Iterator[LocalAws]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    host, port = server.get_host_and_port()
-    # moto keeps its state per process: start every local stack from an empty account.
-    urllib.request.urlopen(
-        urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")
-    ).close()
     try:
+        host, port = server.get_host_and_port()
+        # moto keeps its state per process: each local stack starts from an empty
+        # account, so a process runs one local stack at a time.
+        urllib.request.urlopen(
+            urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")
+        ).close()
         aws = LocalAws(
             endpoint=f"http://{host}:{port}",
             resolver=Resolver(stack_name=stack_name, account_id=ACCOUNT_ID, region=REGION),

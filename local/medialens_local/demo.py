@@ -57,7 +57,10 @@ class Drop:
 def plan_drops(folder: Path, uploads_prefix: str, faces_prefix: str) -> list[Drop]:
     """Files under ``<folder>/faces/<person>/`` become face references, the rest uploads."""
     drops = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+    files = (p for p in folder.rglob("*") if p.is_file())
+    for path in sorted(files):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
         relative = path.relative_to(folder).as_posix()
         if relative.startswith(f"{FACES_DIR}/"):
             key = faces_prefix + relative.removeprefix(f"{FACES_DIR}/")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -14,26 +16,45 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from medialens_local.aws import LocalAws, handler_environment
+from medialens_local.aws import ACCOUNT_ID, REGION, LocalAws, handler_environment
 from medialens_local.template import ROOT
+
+
+def _fresh_sandbox() -> None:
+    """Forget what an earlier local stack left in this process.
+
+    The layer caches its boto3 clients (with the endpoints of the stack they were made
+    for), and Powertools' logger keeps the stream it first wrote to.
+    """
+    from medialens.adapters import aws as adapters
+
+    adapters._client.cache_clear()
+    adapters.dynamodb_resource.cache_clear()
+    for handler in logging.getLogger(
+        os.environ.get("POWERTOOLS_SERVICE_NAME", "medialens")
+    ).handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.stream = sys.stdout  # setStream would flush the old, closed one
 
 
 @dataclass
 class LocalContext:
-    """The parts of Lambda's context object the handlers use."""
+    """The parts of Lambda's context object the handlers use, from the template."""
 
     function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    timeout_ms: int
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = ""
     log_group_name: str = ""
     log_stream_name: str = "local"
-    timeout_ms: int = 60_000
+    started: float = field(default_factory=time.monotonic)
 
     def get_remaining_time_in_millis(self) -> int:
-        """Lambda's countdown; the local router never stops a handler early."""
-        return self.timeout_ms
+        """Lambda's countdown from the function's Timeout (the router enforces none)."""
+        elapsed_ms = (time.monotonic() - self.started) * 1000
+        return max(0, int(self.timeout_ms - elapsed_ms))
 
 
 @dataclass
@@ -71,6 +92,19 @@ class Router:
         self._rekognition_endpoint = rekognition_endpoint
         self._sqs = aws.client("sqs")
         self._handlers: dict[str, ModuleType] = {}
+        _fresh_sandbox()
+
+    def _environment(self, logical_id: str) -> None:
+        """Give the handler exactly its Lambda environment, as a fresh sandbox would.
+
+        AWS and Powertools variables from the caller's shell (a profile, another
+        endpoint) are removed, so they cannot point the handler elsewhere.
+        """
+        wanted = handler_environment(self._aws, logical_id, self._rekognition_endpoint)
+        for name in list(os.environ):
+            if name.startswith(("AWS_", "POWERTOOLS_")) and name not in wanted:
+                del os.environ[name]
+        os.environ.update(wanted)
 
     def _handler(self, logical_id: str) -> ModuleType:
         if logical_id not in self._handlers:
@@ -80,7 +114,7 @@ class Router:
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Delivery:
         """Invoke a function once per attempt until it succeeds or retries run out."""
         route = self._aws.functions[logical_id]
-        os.environ.update(handler_environment(self._aws, logical_id, self._rekognition_endpoint))
+        self._environment(logical_id)
         handler = self._handler(logical_id)
         delivery = Delivery(function=logical_id, event=event, attempts=0)
         started = time.perf_counter()
@@ -95,7 +129,7 @@ class Router:
         route = self._aws.functions[logical_id]
         for _ in range(max_retries + 1):
             delivery.attempts += 1
-            context = LocalContext(function_name=self._aws.resolver.physical_name(logical_id))
+            context = self._context(logical_id)
             try:
                 delivery.response = handler.lambda_handler(delivery.event, context)
             except Exception as error:  # noqa: BLE001 - Lambda catches everything, so do we
@@ -106,6 +140,20 @@ class Router:
         self._send_to_failure_destination(route.failure_queue_url, delivery)
         return delivery
 
+    def _function_arn(self, logical_id: str) -> str:
+        name = self._aws.resolver.physical_name(logical_id)
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+
+    def _context(self, logical_id: str) -> LocalContext:
+        globals_ = self._aws.resolver.template.get("Globals", {}).get("Function", {})
+        own = self._aws.resolver.template["Resources"][logical_id]["Properties"]
+        return LocalContext(
+            function_name=self._aws.resolver.physical_name(logical_id),
+            invoked_function_arn=self._function_arn(logical_id),
+            memory_limit_in_mb=int(own.get("MemorySize", globals_.get("MemorySize", 128))),
+            timeout_ms=int(own.get("Timeout", globals_.get("Timeout", 3))) * 1000,
+        )
+
     def _send_to_failure_destination(self, queue_url: str | None, delivery: Delivery) -> None:
         if queue_url is None:
             return
@@ -114,13 +162,20 @@ class Router:
             "timestamp": datetime.now(UTC).isoformat(),
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
-                "functionArn": self._aws.resolver.physical_name(delivery.function),
+                "functionArn": f"{self._function_arn(delivery.function)}:$LATEST",
                 "condition": "RetriesExhausted",
                 "approximateInvokeCount": delivery.attempts,
             },
             "requestPayload": delivery.event,
-            "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
-            "responsePayload": {"errorMessage": delivery.error},
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "responsePayload": {
+                "errorMessage": delivery.error,
+                "errorType": (delivery.error or "").split(":", 1)[0],
+            },
         }
         self._sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
 

@@ -6,7 +6,13 @@ from medialens_local.demo import plan_drops
 
 
 def test_a_users_folder_maps_faces_to_references_and_the_rest_to_uploads(tmp_path: Path) -> None:
-    for relative in ("faces/ada/1.jpg", "trip/beach day.png", "uploads/x.jpg", ".hidden.jpg"):
+    for relative in (
+        "faces/ada/1.jpg",
+        "trip/beach day.png",
+        "uploads/x.jpg",
+        ".hidden.jpg",
+        ".git/objects/ab",
+    ):
         path = tmp_path / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"x")

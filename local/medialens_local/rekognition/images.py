@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from medialens_local.rekognition.protocol import RekognitionError, decode_blob
 
 MAX_S3_BYTES = 15 * 1024 * 1024
 MAX_INLINE_BYTES = 5 * 1024 * 1024
-ACCEPTED_FORMATS = {"JPEG", "PNG"}
+ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG"}
+"""MPO is how Pillow names the multi-picture JPEGs many cameras and phones write."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,11 @@ def load_image(image: dict[str, Any], read_object: ObjectReader) -> LoadedImage:
                 raise RekognitionError(
                     "InvalidImageFormatException", "Request has invalid image format"
                 )
-            rgb = opened.convert("RGB")
-    except (UnidentifiedImageError, OSError) as error:
+            # Rekognition applies the EXIF orientation first; so must the local models.
+            rgb = ImageOps.exif_transpose(opened).convert("RGB")
+    except Image.DecompressionBombError as error:
+        raise RekognitionError("ImageTooLargeException", str(error)) from error
+    except (UnidentifiedImageError, OSError, ValueError) as error:
         raise RekognitionError(
             "InvalidImageFormatException", "Request has invalid image format"
         ) from error

@@ -83,23 +83,34 @@ class LocalRekognition:
             ]
             faces = face_engine().faces(image.pixels)
             if faces:
+                # A face implies a person, but no local model finds people's bodies: the
+                # face boxes are Face instances, and Person carries none.
                 instances = [
                     {"BoundingBox": _face_box(face, image), "Confidence": face.confidence}
                     for face in faces
                 ]
                 best = max(face.confidence for face in faces)
-                for name in ("Person", "Face"):
-                    if best >= min_confidence:
-                        labels.append(
-                            {
-                                "Name": name,
-                                "Confidence": best,
-                                "Instances": instances if name == "Person" else [],
-                                "Parents": [] if name == "Person" else [{"Name": "Person"}],
-                                "Aliases": [{"Name": "Human"}] if name == "Person" else [],
-                                "Categories": [{"Name": "Person Description"}],
-                            }
-                        )
+                if best >= min_confidence:
+                    labels.append(
+                        {
+                            "Name": "Face",
+                            "Confidence": best,
+                            "Instances": instances,
+                            "Parents": [{"Name": "Person"}],
+                            "Aliases": [],
+                            "Categories": [{"Name": "Person Description"}],
+                        }
+                    )
+                    labels.append(
+                        {
+                            "Name": "Person",
+                            "Confidence": best,
+                            "Instances": [],
+                            "Parents": [],
+                            "Aliases": [{"Name": "Human"}],
+                            "Categories": [{"Name": "Person Description"}],
+                        }
+                    )
             labels.sort(key=lambda label: -float(label["Confidence"]))
             response["Labels"] = labels[: int(request.get("MaxLabels", 1000))]
         if "IMAGE_PROPERTIES" in features:
@@ -112,7 +123,7 @@ class LocalRekognition:
         """DetectText: lines and their words, filtered by WordFilter.MinConfidence."""
         image = self._image(request)
         word_filter = request.get("Filters", {}).get("WordFilter", {})
-        min_confidence = float(word_filter.get("MinConfidence", 0.0))
+        min_confidence = float(word_filter.get("MinConfidence", 80.0))  # Rekognition's default
         detections: list[dict[str, Any]] = []
         next_id = 0
         for line in text_engine().read(image.pixels):

@@ -95,13 +95,14 @@ class FaceEngine:
 def _landmarks(points: list[tuple[float, float]]) -> dict[str, tuple[float, float]]:
     """Dlib's 5 points (two corners per eye, nose base) as Rekognition landmark types.
 
-    Rekognition's ``eyeLeft`` is the subject's left eye, which appears on the image's
-    right; the eyes are told apart by position rather than by dlib's point order.
+    Rekognition names eyes from the viewer's side (its documented examples have
+    ``eyeLeft.X < eyeRight.X``); the eyes are told apart by position rather than by
+    dlib's point order.
     """
     first = ((points[0][0] + points[1][0]) / 2, (points[0][1] + points[1][1]) / 2)
     second = ((points[2][0] + points[3][0]) / 2, (points[2][1] + points[3][1]) / 2)
     image_left, image_right = sorted((first, second))
-    return {"eyeLeft": image_right, "eyeRight": image_left, "nose": points[4]}
+    return {"eyeLeft": image_left, "eyeRight": image_right, "nose": points[4]}
 
 
 @cache
