@@ -16,7 +16,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from medialens_local.aws import ACCOUNT_ID, REGION, LocalAws, handler_environment
+from medialens_local.aws import (
+    ACCOUNT_ID,
+    REGION,
+    FunctionRoute,
+    LocalAws,
+    handler_environment,
+)
 from medialens_local.template import ROOT
 
 
@@ -119,17 +125,14 @@ class Router:
         delivery = Delivery(function=logical_id, event=event, attempts=0)
         started = time.perf_counter()
         try:
-            return self._attempt(handler, logical_id, route.max_retries, delivery)
+            return self._attempt(handler, route, delivery)
         finally:
             delivery.duration_s = time.perf_counter() - started
 
-    def _attempt(
-        self, handler: ModuleType, logical_id: str, max_retries: int, delivery: Delivery
-    ) -> Delivery:
-        route = self._aws.functions[logical_id]
-        for _ in range(max_retries + 1):
+    def _attempt(self, handler: ModuleType, route: FunctionRoute, delivery: Delivery) -> Delivery:
+        for _ in range(route.max_retries + 1):
             delivery.attempts += 1
-            context = self._context(logical_id)
+            context = self._context(route.logical_id)
             try:
                 delivery.response = handler.lambda_handler(delivery.event, context)
             except Exception as error:  # noqa: BLE001 - Lambda catches everything, so do we
