@@ -44,16 +44,19 @@ class LocalAws:
     endpoint: str
     resolver: Resolver
     functions: dict[str, FunctionRoute] = field(default_factory=dict)
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def client(self, service: str) -> Any:
-        """Create a boto3 client for the stand-in (the harness's own, not the handlers')."""
-        return boto3.client(  # type: ignore[call-overload]
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - moto accepts any key
-        )
+        """Return the harness's boto3 client for the stand-in (not the handlers'), made once."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(  # type: ignore[call-overload]
+                service,
+                endpoint_url=self.endpoint,
+                region_name=REGION,
+                aws_access_key_id="local",
+                aws_secret_access_key="local",  # noqa: S106 - moto accepts any key
+            )
+        return self._clients[service]
 
     @property
     def bucket(self) -> str:
