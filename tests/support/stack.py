@@ -79,9 +79,8 @@ def bucket_name() -> str:
 
 
 def function_environment(refs: dict[str, str]) -> dict[str, str]:
-    """The Globals environment, resolved with ``refs`` for resources such as the topic."""
-    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
-    return {name: resolve(value, refs) for name, value in variables.items()}
+    """The image function's environment, resolved with ``refs`` for resources such as the topic."""
+    return _resolver(refs).function_environment("AnalyzeImageFunction")
 
 
 def create_table(client: Any, logical_id: str) -> str:
