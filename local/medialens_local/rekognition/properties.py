@@ -46,15 +46,19 @@ def image_properties(pixels: np.ndarray, max_colors: int = 10) -> dict[str, Any]
     sharpness = min(100.0, float(laplacian.var()) / SHARPNESS_SATURATION * 100.0)
     step = max(1, int(np.sqrt(pixels.shape[0] * pixels.shape[1] / 40_000)))
     sample = pixels[::step, ::step].reshape(-1, 3).astype(np.float32)
-    distances = ((sample[:, None, :] - _PALETTE[None, :, :]) ** 2).sum(axis=2)
+    # Squared distance to each palette colour, expanded so it is one matrix product.
+    distances = (_PALETTE**2).sum(axis=1)[None, :] - 2.0 * sample @ _PALETTE.T
     nearest = distances.argmin(axis=1)
     counts = np.bincount(nearest, minlength=len(_NAMES))
+    sums = np.stack(
+        [np.bincount(nearest, weights=sample[:, c], minlength=len(_NAMES)) for c in range(3)],
+        axis=1,
+    )
     colors = []
     for index in counts.argsort()[::-1][:max_colors]:
         if counts[index] == 0:
             break
-        members = sample[nearest == index].mean(axis=0)
-        red, green, blue = (round(float(c)) for c in members)
+        red, green, blue = (round(float(c)) for c in sums[index] / counts[index])
         colors.append(
             {
                 "Red": red,
