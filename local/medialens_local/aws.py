@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import urllib.request
@@ -57,6 +58,29 @@ class LocalAws:
                 aws_secret_access_key="local",  # noqa: S106 - moto accepts any key
             )
         return self._clients[service]
+
+    def read_object(self, bucket: str, key: str, version: str | None) -> bytes:
+        """Read an object straight from the stand-in's store, as AWS services read S3 inside.
+
+        The local Rekognition reads this way: an HTTP round trip to moto per image
+        operation would be overhead that Rekognition itself does not add.
+
+        Raises
+        ------
+        KeyError
+            When the bucket, key or version does not exist.
+        """
+        from moto.s3.exceptions import MissingBucket
+        from moto.s3.models import s3_backends
+
+        try:
+            found = s3_backends[ACCOUNT_ID]["aws"].get_object(bucket, key, version_id=version)
+        except MissingBucket as error:
+            raise KeyError(bucket) from error
+        if found is None:
+            raise KeyError(key)
+        data: bytes = found.value
+        return data
 
     @property
     def bucket(self) -> str:
@@ -191,10 +215,25 @@ def provision(aws: LocalAws) -> None:
     _route_functions(aws)
 
 
+def _list_moto_modules_once() -> None:
+    """Make moto's server stop listing its package directory on every request.
+
+    moto 5 dispatches each request through ``list_of_moto_modules()``, which calls
+    ``os.listdir`` and ``os.path.isdir`` on some 180 folders: about a third of its time per
+    request. The list depends only on the installed package, so it is computed once.
+    """
+    from moto import backends
+
+    if not isinstance(backends.list_of_moto_modules, functools.partial):
+        modules = tuple(backends.list_of_moto_modules())
+        backends.list_of_moto_modules = functools.partial(iter, modules)
+
+
 @contextmanager
 def local_aws(stack_name: str = STACK_NAME) -> Iterator[LocalAws]:
     """Start the stand-in on a free loopback port and provision the template in it."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _list_moto_modules_once()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:

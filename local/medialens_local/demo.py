@@ -24,7 +24,7 @@ from rich.table import Table
 
 from medialens_local.aws import LocalAws, collection_ids, local_aws
 from medialens_local.rekognition.protocol import Served, serve
-from medialens_local.rekognition.service import LocalRekognition, s3_reader
+from medialens_local.rekognition.service import LocalRekognition
 from medialens_local.report import write_report
 from medialens_local.router import Delivery, Router
 from medialens_local.template import ROOT
@@ -73,7 +73,7 @@ def plan_drops(folder: Path, uploads_prefix: str, faces_prefix: str) -> list[Dro
 @contextlib.contextmanager
 def local_rekognition(aws: LocalAws) -> Iterator[Served]:
     """Serve the local Rekognition and create the template's face collections in it."""
-    service = LocalRekognition(s3_reader(aws.client("s3")))
+    service = LocalRekognition(aws.read_object)
     served = serve(service.operations())
     try:
         for collection_id in collection_ids(aws):

@@ -86,6 +86,22 @@ def test_a_gif_is_recorded_as_rejected(pipeline: tuple[LocalAws, Router]) -> Non
     assert meta["rejection_reason"]["S"] == "unsupported_format"
 
 
+def test_the_local_rekognition_reads_objects_by_version_and_misses_cleanly(
+    pipeline: tuple[LocalAws, Router],
+) -> None:
+    aws, _ = pipeline
+    s3 = aws.client("s3")
+    first = s3.put_object(Bucket=aws.bucket, Key="scratch/versioned.bin", Body=b"one")
+    s3.put_object(Bucket=aws.bucket, Key="scratch/versioned.bin", Body=b"two")
+
+    assert aws.read_object(aws.bucket, "scratch/versioned.bin", None) == b"two"
+    assert aws.read_object(aws.bucket, "scratch/versioned.bin", first["VersionId"]) == b"one"
+    with pytest.raises(KeyError):
+        aws.read_object(aws.bucket, "scratch/missing.bin", None)
+    with pytest.raises(KeyError):
+        aws.read_object("no-such-bucket", "scratch/versioned.bin", None)
+
+
 def test_a_failing_handler_is_retried_then_parked_in_the_failure_queue(
     pipeline: tuple[LocalAws, Router],
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from medialens_local.rekognition.collections import FaceCollections
@@ -287,23 +286,3 @@ class LocalRekognition:
             "FaceMatches": matches,
             "UnmatchedFaces": unmatched,
         }
-
-
-def s3_reader(s3_client: Any) -> Callable[[str, str, str | None], bytes]:
-    """Read objects from the local S3 the way Rekognition reads from S3."""
-
-    def read(bucket: str, key: str, version: str | None) -> bytes:
-        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        if version:
-            params["VersionId"] = version
-        try:
-            body: bytes = s3_client.get_object(**params)["Body"].read()
-        except s3_client.exceptions.NoSuchKey as error:
-            raise KeyError(key) from error
-        except Exception as error:  # moto answers missing versions with other codes
-            if "NoSuch" in type(error).__name__ or "404" in str(error):
-                raise KeyError(key) from error
-            raise
-        return body
-
-    return read
