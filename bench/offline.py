@@ -27,6 +27,7 @@ from PIL import Image
 SAMPLES = ROOT / "samples"
 REPEATS = int(os.environ.get("BENCH_OFFLINE_REPEATS", "5"))
 OVERHEAD_GOAL = 0.20
+PIPELINE_PASSES = int(os.environ.get("BENCH_PIPELINE_PASSES", "3"))
 
 
 def _images() -> dict[str, bytes]:
@@ -143,23 +144,43 @@ def offline() -> list[str]:
             rows.append(f"| {operation} | {raw:.0f} | {served:.0f} | {share:.0%} | {verdict} |")
 
         router = Router(aws, rek.endpoint)
-        drops = demo.plan_drops(SAMPLES, "uploads/", "faces/")
+        first = next(
+            drop
+            for drop in demo.plan_drops(SAMPLES, "uploads/bench-first/", "faces/")
+            if drop.key.startswith("uploads/") and drop.path.suffix in {".jpg", ".png"}
+        )
+        start = time.perf_counter()
+        s3.put_object(Bucket=aws.bucket, Key=first.key, Body=first.path.read_bytes())
+        router.drain(expected=1)
+        cold_s = time.perf_counter() - start
+        passes = [
+            demo.plan_drops(SAMPLES, f"uploads/pass-{n}/", f"faces/pass-{n}-")
+            for n in range(PIPELINE_PASSES)
+        ]
         with _inference_clock() as inference:
             start = time.perf_counter()
-            for drop in drops:
-                s3.put_object(Bucket=aws.bucket, Key=drop.key, Body=drop.path.read_bytes())
-                router.drain(expected=1)
+            for drops in passes:
+                for drop in drops:
+                    s3.put_object(Bucket=aws.bucket, Key=drop.key, Body=drop.path.read_bytes())
+                    router.drain(expected=1)
             elapsed = time.perf_counter() - start
-    analysed = sum(1 for d in drops if d.path.suffix in {".jpg", ".png"})
-    raw_total = inference["seconds"] * 1000
+    analysed = sum(1 for drops in passes for d in drops if d.path.suffix in {".jpg", ".png"})
+    rejected = sum(len(drops) for drops in passes) - analysed
+    model_s = inference["seconds"]
+    own_share = 1 - model_s / elapsed
+    verdict = "met" if own_share < OVERHEAD_GOAL else "**missed**"
     rows += [
         "",
-        "Offline pipeline, S3 drop to catalog through the real handler, one pass over the samples:",
+        f"Offline pipeline, S3 drop to catalog through the real handler, {PIPELINE_PASSES} "
+        "passes over the samples in a warm sandbox.",
+        f"Goal: the pipeline's own share (all but model inference) under {OVERHEAD_GOAL:.0%}.",
         "",
-        "| images | seconds | images per second | time inside the models s | own share |",
-        "| ---: | ---: | ---: | ---: | ---: |",
-        f"| {analysed} (+1 rejected GIF) | {elapsed:.2f} | {analysed / elapsed:.2f} "
-        f"| {raw_total / 1000:.2f} | {1 - raw_total / 1000 / elapsed:.0%} |",
+        "| images | seconds | images per second | time inside the models s | own share | goal |",
+        "| ---: | ---: | ---: | ---: | ---: | --- |",
+        f"| {analysed} (+{rejected} rejected GIF) | {elapsed:.2f} | {analysed / elapsed:.2f} "
+        f"| {model_s:.2f} | {own_share:.0%} | {verdict} |",
+        "",
+        f"The first drop, in a cold sandbox (handler import included), took {cold_s:.2f} s.",
     ]
     return rows
 
