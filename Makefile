@@ -17,7 +17,7 @@ BUILD_PATH := $(if $(PY313_PREFIX),$(PY313_PREFIX)/bin:,)$(PATH)
 # Tests run on the Lambda runtime's Python when it is installed.
 PYTHON ?= $(if $(PY313_PREFIX),$(PY313_PREFIX)/bin/python3.13,python3)
 
-FN ?= AnalyzeImageFunction
+FN ?= AnalyzeMediaFunction
 EVENT ?= events/s3_put_upload.json
 STACK ?= medialens
 ENV_VARS ?= .aws-sam/local_env.json

@@ -22,7 +22,7 @@ from typing import Any
 from bench import scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
-FUNCTIONS = ("analyze_image", "analyze_image_bytes")
+FUNCTIONS = ("analyze_media", "analyze_image_bytes")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
 RECORDS = 200
 
@@ -107,7 +107,7 @@ def _overhead() -> list[str]:
     event = scenarios.s3_records(RECORDS)
     context = scenarios.context()
 
-    in_memory = load_handler("analyze_image")
+    in_memory = load_handler("analyze_media")
     settings = ImageAnalysisSettings.from_env()
     memory_analyzer = s3_analyzer(settings, ports=memory_ports())
     setattr(in_memory, "_analyzer", lambda _settings: memory_analyzer)  # noqa: B010
@@ -119,7 +119,7 @@ def _overhead() -> list[str]:
     )
     del os.environ["POWERTOOLS_IDEMPOTENCY_DISABLED"]
 
-    fake_http = load_handler("analyze_image")
+    fake_http = load_handler("analyze_media")
     http_row = per_record(
         "handler + boto3 adapters + idempotency, AWS answered at the HTTP layer",
         lambda: fake_http.lambda_handler(event, context),

@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 
-FUNCTIONS = ("AnalyzeImageFunction", "AnalyzeImageBytesFunction")
+FUNCTIONS = ("AnalyzeMediaFunction", "AnalyzeImageBytesFunction")
 VARIABLES = {
     "CATALOG_TABLE": "CatalogTableName",
     "IDEMPOTENCY_TABLE": "IdempotencyTableName",

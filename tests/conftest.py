@@ -76,7 +76,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[stack_support.Stack]:
         )
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "medialens-AnalyzeImageFunction")
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "medialens-AnalyzeMediaFunction")
         yield stack_support.Stack(
             bucket=bucket,
             catalog_table=catalog,
@@ -137,14 +137,14 @@ def rekognition(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
 
 @dataclass
 class FakeLambdaContext:
-    function_name: str = "medialens-AnalyzeImageFunction"
+    function_name: str = "medialens-AnalyzeMediaFunction"
     function_version: str = "$LATEST"
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = (
-        "arn:aws:lambda:eu-west-1:123456789012:function:medialens-AnalyzeImageFunction"
+        "arn:aws:lambda:eu-west-1:123456789012:function:medialens-AnalyzeMediaFunction"
     )
     aws_request_id: str = "52fdfc07-2182-454f-963f-5f0f9a621d72"
-    log_group_name: str = "/aws/lambda/medialens-AnalyzeImageFunction"
+    log_group_name: str = "/aws/lambda/medialens-AnalyzeMediaFunction"
     log_stream_name: str = "2026/11/27/[$LATEST]abcdef"
 
     def get_remaining_time_in_millis(self) -> int:

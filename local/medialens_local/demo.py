@@ -149,7 +149,7 @@ def run(folder: Path, console: Console, out: Path = OUT) -> int:
             warm_models(progress)
             with local_rekognition(aws) as rekognition:
                 router = Router(aws, rekognition.endpoint)
-                env = aws.resolver.function_environment("AnalyzeImageFunction")
+                env = aws.resolver.function_environment("AnalyzeMediaFunction")
                 drops = plan_drops(folder, env["UPLOADS_PREFIX"], env["FACES_PREFIX"])
                 by_key = {drop.key: drop for drop in drops}
                 task = progress.add_task("Analysing", total=len(drops))

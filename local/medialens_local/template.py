@@ -44,6 +44,14 @@ class Resolver:
     refs: dict[str, str] = field(default_factory=dict)
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Name the template's IAM roles (nothing local assumes them; they are only passed)."""
+        for logical_id in self.resources("AWS::IAM::Role"):
+            self.attributes.setdefault(
+                (logical_id, "Arn"),
+                f"arn:aws:iam::{self.account_id}:role/{self.physical_name(logical_id)}",
+            )
+
     def physical_name(self, logical_id: str) -> str:
         """Name a resource the way CloudFormation would, simplified: ``<stack>-<LogicalId>``."""
         return f"{self.stack_name}-{logical_id}"

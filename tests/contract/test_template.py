@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from medialens.config import ImageAnalysisSettings
+from medialens.config import ImageAnalysisSettings, VideoSettings
 
 from scripts.layer_requirements import TARGET, render
 from tests.support.stack import (
@@ -20,9 +20,20 @@ from tests.support.stack import (
 )
 
 FUNCTIONS = {
-    "AnalyzeImageFunction": "analyze_image",
+    "AnalyzeMediaFunction": "analyze_media",
     "AnalyzeImageBytesFunction": "analyze_image_bytes",
+    "VideoResultsFunction": "video_results",
+    "VideoSweeperFunction": "video_sweeper",
 }
+VIDEO_API_NAMES = (
+    "LabelDetection",
+    "TextDetection",
+    "FaceDetection",
+    "ContentModeration",
+    "SegmentDetection",
+    "CelebrityRecognition",
+    "PersonTracking",
+)
 
 
 def resources_of(kind: str) -> dict[str, dict[str, Any]]:
@@ -78,6 +89,11 @@ def test_wildcard_resources_only_for_actions_that_accept_no_resource() -> None:
         "rekognition:DetectModerationLabels",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        # Rekognition Video's Start and Get actions take no resource, except the face
+        # search ones, which name the collection.
+        *(f"rekognition:Start{name}" for name in VIDEO_API_NAMES),
+        *(f"rekognition:Get{name}" for name in VIDEO_API_NAMES),
+        "rekognition:GetFaceSearch",
     }
     for function in FUNCTIONS:
         for statement in statements_of(function):
@@ -95,19 +111,49 @@ def test_functions_may_write_only_under_results() -> None:
                     assert "/results/" in arn["Fn::Sub"], arn
 
 
-def test_async_failures_can_reach_the_queue() -> None:
-    destination = resource("AnalyzeImageFunction")["Properties"]["EventInvokeConfig"]
+@pytest.mark.parametrize("function", ["AnalyzeMediaFunction", "VideoResultsFunction"])
+def test_async_failures_can_reach_the_queue(function: str) -> None:
+    destination = resource(function)["Properties"]["EventInvokeConfig"]
     queue = destination["DestinationConfig"]["OnFailure"]["Destination"]
     granted = [
-        s["Resource"]
-        for s in statements_of("AnalyzeImageFunction")
-        if s["Action"] == "sqs:SendMessage"
+        s["Resource"] for s in statements_of(function) if "sqs:SendMessage" in as_list(s["Action"])
     ]
-    assert granted == [queue]
+    assert queue in granted
+
+
+def test_rekognition_may_publish_only_to_the_video_topic_and_only_for_this_account() -> None:
+    role = resource("RekognitionVideoRole")["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "rekognition.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    [policy] = role["Policies"]
+    publish, encrypt = policy["PolicyDocument"]["Statement"]
+    assert publish["Resource"] == {"Ref": "VideoJobsTopic"}
+    topic_key = resource("VideoJobsTopic")["Properties"]["KmsMasterKeyId"]["Ref"]
+    assert encrypt["Resource"] == {"Fn::GetAtt": [topic_key, "Arn"]}
+
+
+def test_only_rekognition_receives_the_video_role() -> None:
+    for function in FUNCTIONS:
+        for statement in statements_of(function):
+            if "iam:PassRole" in as_list(statement["Action"]):
+                assert statement["Resource"] == {"Fn::GetAtt": ["RekognitionVideoRole", "Arn"]}
+                assert statement["Condition"] == {
+                    "StringEquals": {"iam:PassedToService": "rekognition.amazonaws.com"}
+                }
+
+
+def test_completion_messages_and_hand_overs_reach_the_results_function() -> None:
+    events = resource("VideoResultsFunction")["Properties"]["Events"]
+    assert events["JobCompleted"]["Properties"]["Topic"] == {"Ref": "VideoJobsTopic"}
+    queue = events["CollectionHandedOver"]["Properties"]["Queue"]
+    assert queue == {"Fn::GetAtt": ["VideoContinuationQueue", "Arn"]}
+    redrive = resource("VideoContinuationQueue")["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["AnalysisFailuresQueue", "Arn"]}
 
 
 def test_s3_events_watch_uploads_and_faces_but_not_results() -> None:
-    events = resource("AnalyzeImageFunction")["Properties"]["Events"]
+    events = resource("AnalyzeMediaFunction")["Properties"]["Events"]
     prefixes = set()
     for event in events.values():
         assert event["Type"] == "S3"
@@ -121,7 +167,7 @@ def test_s3_events_watch_uploads_and_faces_but_not_results() -> None:
 
 
 def test_failed_async_invocations_reach_an_alarmed_queue() -> None:
-    config = resource("AnalyzeImageFunction")["Properties"]["EventInvokeConfig"]
+    config = resource("AnalyzeMediaFunction")["Properties"]["EventInvokeConfig"]
     destination = config["DestinationConfig"]["OnFailure"]
     assert destination["Type"] == "SQS"
     queue = destination["Destination"]["Fn::GetAtt"][0]
@@ -132,9 +178,12 @@ def test_failed_async_invocations_reach_an_alarmed_queue() -> None:
 
 def test_the_template_environment_parses_into_settings() -> None:
     settings = ImageAnalysisSettings.from_env(function_environment({}))
+    video = VideoSettings.from_env(function_environment({}))
 
     assert settings.features.moderation
     assert settings.results_prefix == "results/"
+    assert "LABEL_DETECTION" in video.enabled_apis
+    assert "CELEBRITY_RECOGNITION" not in video.enabled_apis
 
 
 @pytest.mark.parametrize(("logical_id", "directory"), FUNCTIONS.items())

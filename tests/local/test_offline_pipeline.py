@@ -45,7 +45,7 @@ def search(aws: LocalAws, term: str) -> list[str]:
 
 def test_the_template_wires_the_stack(pipeline: tuple[LocalAws, Router]) -> None:
     aws, _ = pipeline
-    route = aws.functions["AnalyzeImageFunction"]
+    route = aws.functions["AnalyzeMediaFunction"]
 
     assert aws.bucket == "medialens-local-media-123456789012-eu-west-1"
     assert route.event_queue_url is not None
@@ -108,12 +108,12 @@ def test_a_failing_handler_is_retried_then_parked_in_the_failure_queue(
     aws, router = pipeline
     event: dict[str, Any] = s3_event("no-such-bucket", "uploads/lost.jpg", 1024, "0" * 32, None)
 
-    delivery = router.invoke("AnalyzeImageFunction", event)
+    delivery = router.invoke("AnalyzeMediaFunction", event)
 
     assert delivery.attempts == 3
     assert delivery.error is not None
     assert "NoSuchBucket" in delivery.error
-    queue = aws.functions["AnalyzeImageFunction"].failure_queue_url
+    queue = aws.functions["AnalyzeMediaFunction"].failure_queue_url
     [message] = aws.client("sqs").receive_message(QueueUrl=queue)["Messages"]
     assert '"condition": "RetriesExhausted"' in message["Body"]
 

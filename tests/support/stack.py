@@ -80,7 +80,7 @@ def bucket_name() -> str:
 
 def function_environment(refs: dict[str, str]) -> dict[str, str]:
     """The image function's environment, resolved with ``refs`` for resources such as the topic."""
-    return _resolver(refs).function_environment("AnalyzeImageFunction")
+    return _resolver(refs).function_environment("AnalyzeMediaFunction")
 
 
 def create_table(client: Any, logical_id: str) -> str:

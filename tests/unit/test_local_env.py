@@ -39,7 +39,7 @@ def test_every_variable_comes_from_an_output_the_template_declares() -> None:
     resolved = environment("medialens", stack_with(outputs))
 
     assert set(resolved) == set(FUNCTIONS)
-    assert resolved["AnalyzeImageFunction"]["CATALOG_TABLE"] == "value-of-CatalogTableName"
+    assert resolved["AnalyzeMediaFunction"]["CATALOG_TABLE"] == "value-of-CatalogTableName"
 
 
 def test_a_stack_without_the_outputs_is_refused_by_name() -> None:

@@ -42,3 +42,19 @@ class FeatureUnavailableError(MedialensError):
 
 class SupersededError(MedialensError):
     """A newer version of the object is already recorded; this event arrived late."""
+
+
+class MalformedNotificationError(MedialensError):
+    """A message that is not in the shape its source documents; retrying cannot help."""
+
+
+class QuotaExceededError(MedialensError):
+    """Rekognition refused to start a job now (concurrent-job quota or throttling).
+
+    The job waits in the backlog and is started when another job finishes or when the
+    sweeper runs; it is never retried in a loop.
+    """
+
+
+class PaginationExpiredError(MedialensError):
+    """Rekognition no longer accepts a saved NextToken; collection restarts from page one."""

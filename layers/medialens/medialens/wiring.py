@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -9,15 +10,19 @@ from typing import TYPE_CHECKING, Any
 from medialens.adapters.alerts import SnsAlertPublisher
 from medialens.adapters.catalog import DynamoDBCatalog
 from medialens.adapters.idempotency import Idempotency
+from medialens.adapters.jobs import DynamoDBJobStore
+from medialens.adapters.queues import SqsOutbox
 from medialens.adapters.rekognition import RekognitionImageAdapter
+from medialens.adapters.rekognition_video import RekognitionVideoAdapter
 from medialens.adapters.s3_store import S3MediaStore
-from medialens.config import ImageAnalysisSettings
+from medialens.config import ImageAnalysisSettings, VideoSettings
 from medialens.domain.analyze_image import (
     AnalysisOutcome,
     ImagePorts,
     analyze_inline_request,
     analyze_s3_object,
 )
+from medialens.domain.video import VideoPorts, start_video_analysis
 from medialens.models.media import MediaObject
 
 if TYPE_CHECKING:
@@ -63,7 +68,32 @@ class S3Analyzer:
         return AnalysisOutcome.from_dict(self.run(media=media))
 
 
-def s3_analyzer(settings: ImageAnalysisSettings, ports: ImagePorts | None = None) -> S3Analyzer:
+def video_ports(settings: VideoSettings) -> VideoPorts:
+    """Build the boto3-backed ports of the video use cases.
+
+    Parameters
+    ----------
+    settings : VideoSettings
+
+    Returns
+    -------
+    VideoPorts
+    """
+    return VideoPorts(
+        recognizer=RekognitionVideoAdapter(),
+        jobs=DynamoDBJobStore(settings.jobs_table),
+        catalog=DynamoDBCatalog(settings.catalog_table),
+        store=S3MediaStore(),
+        continuations=SqsOutbox(settings.continuation_queue_url),
+        dead_letters=SqsOutbox(settings.failures_queue_url),
+    )
+
+
+def s3_analyzer(
+    settings: ImageAnalysisSettings,
+    ports: ImagePorts | None = None,
+    video: tuple[VideoSettings, VideoPorts] | None = None,
+) -> S3Analyzer:
     """Wire :func:`analyze_s3_object` to its ports behind DynamoDB idempotency.
 
     Parameters
@@ -71,15 +101,21 @@ def s3_analyzer(settings: ImageAnalysisSettings, ports: ImagePorts | None = None
     settings : ImageAnalysisSettings
     ports : ImagePorts, optional
         Defaults to :func:`image_ports`.
+    video : tuple[VideoSettings, VideoPorts], optional
+        Where videos go; without it, videos are rejected as an unsupported format.
 
     Returns
     -------
     S3Analyzer
     """
     wired = ports or image_ports(settings)
+    videos = None
+    if video is not None:
+        video_settings, wired_video = video
+        videos = functools.partial(start_video_analysis, ports=wired_video, settings=video_settings)
 
     def analyze(media: MediaObject) -> dict[str, Any]:
-        return analyze_s3_object(media, ports=wired, settings=settings).to_dict()
+        return analyze_s3_object(media, ports=wired, settings=settings, videos=videos).to_dict()
 
     idempotency = Idempotency(settings.idempotency_table, key_jmespath=S3_IDEMPOTENCY_KEY)
     return S3Analyzer(idempotency=idempotency, run=idempotency.wrap(analyze, data_argument="media"))

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
 
 RETRY_CONFIG = Config(
     retries={"mode": "adaptive", "max_attempts": 8},
@@ -22,6 +23,25 @@ RETRY_CONFIG = Config(
 )
 """Throttling (ThrottlingException, ProvisionedThroughputExceededException, ...) is retried
 by botocore with exponential backoff and client-side rate limiting; nothing here loops."""
+
+
+START_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5)
+"""For Rekognition Video's Start operations: botocore counts LimitExceededException (the
+concurrent-job quota) as throttling and would retry it with backoff; the pipeline parks
+the job in its backlog instead, so these calls are made once."""
+
+
+@cache
+def rekognition_start_client() -> RekognitionClient:
+    """Rekognition client that never retries (see :data:`START_CONFIG`)."""
+    client: RekognitionClient = boto3.client("rekognition", config=START_CONFIG)
+    return client
+
+
+def sqs_client() -> SQSClient:
+    """Shared SQS client."""
+    client: SQSClient = _client("sqs")
+    return client
 
 
 @cache

@@ -21,7 +21,7 @@ order gives the most confident matches first.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from medialens.adapters.aws import dynamodb_resource
 from medialens.errors import SupersededError
 from medialens.models.analysis import ImageAnalysis, TextKind, normalize_word
 from medialens.models.catalog import CatalogLocation
+from medialens.models.video import JobState, MediaStatus, VideoTerm, overall_status
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -196,6 +197,91 @@ class DynamoDBCatalog:
                     **_source_fields(location),
                 }
             ]
+        )
+
+    def start_video(self, location: CatalogLocation, apis: Sequence[str], now: str) -> None:
+        """Replace the media item's entries with an in-progress video and its pending jobs."""
+        self._replace(
+            [
+                {
+                    "pk": media_pk(location.media_id),
+                    "sk": META,
+                    "media_type": "video",
+                    "status": MediaStatus.IN_PROGRESS.value,
+                    "jobs": {api: JobState.STARTING.value for api in apis},
+                    "analysed_at": now,
+                    "flagged": False,
+                    **_source_fields(location),
+                }
+            ]
+        )
+
+    def record_job_state(self, media_id: str, api: str, state: JobState, now: str) -> MediaStatus:
+        """Record one job's state; set the video's status once every job has ended.
+
+        The status is written only when the update's own result shows every job ended,
+        so concurrent job ends can never move it back to in-progress.
+        """
+        response = self._table.update_item(
+            Key={"pk": media_pk(media_id), "sk": META},
+            UpdateExpression="SET jobs.#api = :state, updated_at = :now",
+            ConditionExpression=Attr("jobs").exists(),
+            ExpressionAttributeNames={"#api": api},
+            ExpressionAttributeValues={":state": state.value, ":now": now},
+            ReturnValues="ALL_NEW",
+        )
+        jobs: Mapping[str, Any] = response.get("Attributes", {}).get("jobs", {})  # type: ignore[assignment]
+        status = overall_status({name: str(value) for name, value in jobs.items()})
+        if status is not MediaStatus.IN_PROGRESS:
+            self._table.update_item(
+                Key={"pk": media_pk(media_id), "sk": META},
+                UpdateExpression="SET #status = :status, analysed_at = :now",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":status": status.value, ":now": now},
+            )
+        return status
+
+    def add_video_terms(self, media_id: str, terms: Sequence[VideoTerm], now: str) -> None:
+        """Make the video findable by each term; the seconds it was seen at accumulate.
+
+        The seconds are a number set, so re-reading a page (a retry, or a restart after
+        an expired token) adds nothing twice.
+        """
+        for term in terms:
+            key = term_key(term.kind, term.value)
+            self._table.update_item(
+                Key={"pk": media_pk(media_id), "sk": key},
+                UpdateExpression=(
+                    "SET gsi1pk = :key, media_id = :media, media_type = :video,"
+                    " #value = if_not_exists(#value, :value),"
+                    " confidence = if_not_exists(confidence, :confidence),"
+                    " gsi1sk = if_not_exists(gsi1sk, :sort), analysed_at = :now"
+                    " ADD seen_seconds :seconds"
+                ),
+                ExpressionAttributeNames={"#value": "value"},
+                ExpressionAttributeValues={
+                    ":key": key,
+                    ":media": media_id,
+                    ":video": "video",
+                    ":value": term.value,
+                    ":confidence": _number(term.confidence),
+                    ":sort": f"{term.confidence:07.3f}#{media_id}",
+                    ":now": now,
+                    ":seconds": set(term.seconds),
+                },
+            )
+
+    def flag(self, media_id: str, now: str) -> None:
+        """List the media item in the ``Flagged`` index."""
+        self._table.update_item(
+            Key={"pk": media_pk(media_id), "sk": META},
+            UpdateExpression="SET flagged = :true, gsi2pk = :flagged, gsi2sk = :sort",
+            ConditionExpression=Attr("pk").exists(),
+            ExpressionAttributeValues={
+                ":true": True,
+                ":flagged": FLAGGED,
+                ":sort": f"{now}#{media_id}",
+            },
         )
 
     def recorded_sequencer(self, media_id: str) -> str | None:

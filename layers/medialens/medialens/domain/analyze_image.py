@@ -10,7 +10,7 @@ from typing import Any
 
 from medialens.config import MAX_INLINE_IMAGE_BYTES, MAX_S3_IMAGE_BYTES, ImageAnalysisSettings
 from medialens.domain.faces import index_reference_faces, person_id_for, search_every_face
-from medialens.domain.image_format import SNIFF_BYTES, check_image_format, check_size
+from medialens.domain.image_format import SNIFF_BYTES, check_image_format, check_size, is_video
 from medialens.domain.ports import AlertPublisher, Catalog, ImageRecognizer, MediaStore
 from medialens.errors import FeatureUnavailableError, RejectedMediaError, SupersededError
 from medialens.models.analysis import (
@@ -33,6 +33,7 @@ from medialens.models.media import (
     S3ImageRef,
     sequencer_order,
 )
+from medialens.models.video import MAX_STORED_VIDEO_BYTES
 from medialens.observability import MetricUnit, logger, metrics
 
 MAX_KEY_BYTES = 1000
@@ -56,6 +57,8 @@ class OutcomeStatus(StrEnum):
     ANALYSED = "analysed"
     REJECTED = "rejected"
     IGNORED = "ignored"
+    STARTED = "started"
+    """A video whose Rekognition Video jobs were started (or parked in the backlog)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +172,7 @@ def analyze_s3_object(
     ports: ImagePorts,
     settings: ImageAnalysisSettings,
     clock: Callable[[], str] = utc_now,
+    videos: Callable[[MediaObject, str], AnalysisOutcome] | None = None,
 ) -> AnalysisOutcome:
     """Analyse one dropped S3 object and record the result.
 
@@ -187,6 +191,9 @@ def analyze_s3_object(
         Feature switches, thresholds and prefixes.
     clock : Callable[[], str]
         Timestamp source.
+    videos : Callable[[MediaObject, str], AnalysisOutcome], optional
+        Starts the video analysis of an MP4/MOV upload (given the drop time); without it,
+        videos are rejected as an unsupported format.
 
     Returns
     -------
@@ -212,8 +219,12 @@ def analyze_s3_object(
         try:
             person_id = person_id_for(media.key, settings.faces_prefix)
             check_key_length(media.key)
+            check_size(media.size, limit=MAX_STORED_VIDEO_BYTES)
+            head = ports.store.read_head(media, SNIFF_BYTES)
+            if videos is not None and person_id is None and is_video(head):
+                return videos(media, clock())
             check_size(media.size, limit=MAX_S3_IMAGE_BYTES)
-            check_image_format(ports.store.read_head(media, SNIFF_BYTES))
+            check_image_format(head)
             image = S3ImageRef(bucket=media.bucket, key=media.key, version_id=media.version_id)
             reference = None
             if person_id is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import filetype
 
 from medialens.errors import RejectedMediaError
+from medialens.models.video import VIDEO_MIME_TYPES
 
 SUPPORTED_MIME_TYPES = frozenset({"image/jpeg", "image/png"})
 """The only image formats Rekognition's image APIs accept."""
@@ -64,3 +65,9 @@ def check_image_format(head: bytes) -> str:
             f"{kind.mime} is not supported; Rekognition accepts JPEG and PNG",
         )
     return str(kind.mime)
+
+
+def is_video(head: bytes) -> bool:
+    """Whether the leading bytes are an MP4 or MOV container (what Rekognition Video reads)."""
+    kind = filetype.guess(head)
+    return kind is not None and kind.mime in VIDEO_MIME_TYPES

@@ -1,4 +1,7 @@
-"""Entry point for S3 ObjectCreated notifications under the uploads and faces prefixes."""
+"""Entry point for S3 ObjectCreated notifications under the uploads and faces prefixes.
+
+Images are analysed at once; MP4/MOV videos start Rekognition Video jobs.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +9,16 @@ from functools import cache
 
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from medialens.config import ImageAnalysisSettings
+from medialens.config import ImageAnalysisSettings, VideoSettings
 from medialens.domain.analyze_image import summarize
 from medialens.models.media import MediaObject
 from medialens.observability import logger, metrics, tracer
-from medialens.wiring import S3Analyzer, s3_analyzer
+from medialens.wiring import S3Analyzer, s3_analyzer, video_ports
 
 
 @cache
-def _analyzer(settings: ImageAnalysisSettings) -> S3Analyzer:
-    return s3_analyzer(settings)
+def _analyzer(settings: ImageAnalysisSettings, video: VideoSettings) -> S3Analyzer:
+    return s3_analyzer(settings, video=(video, video_ports(video)))
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -23,7 +26,7 @@ def _analyzer(settings: ImageAnalysisSettings) -> S3Analyzer:
 @tracer.capture_lambda_handler(capture_response=False)
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, int]:
-    """Analyse every object the notification names; answer counts by outcome."""
-    analyzer = _analyzer(ImageAnalysisSettings.from_env())
+    """Analyse or start the analysis of every object the notification names; count outcomes."""
+    analyzer = _analyzer(ImageAnalysisSettings.from_env(), VideoSettings.from_env())
     analyzer.register(context)
     return summarize(analyzer(MediaObject.from_s3_record(record)) for record in event.records)

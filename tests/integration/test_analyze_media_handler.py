@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def handler() -> Any:
-    return load_handler("analyze_image")
+    return load_handler("analyze_media")
 
 
 def invoke(handler: Any, event: dict[str, Any], context: Any) -> dict[str, int]:
@@ -55,7 +55,7 @@ def test_upload_is_analysed_into_s3_and_a_searchable_catalog(
 
     summary = invoke(handler, event, lambda_context)
 
-    assert summary == {"analysed": 1, "rejected": 0, "ignored": 0, "flagged": 0}
+    assert summary == {"analysed": 1, "rejected": 0, "ignored": 0, "started": 0, "flagged": 0}
     document = stack.result_document(f"results/{key}.json")
     assert [label["name"] for label in document["labels"]] == ["Dog", "Beach"]
     assert document["words"] == ["invoice", "42"]
@@ -251,7 +251,7 @@ def test_bad_input_is_recorded_as_rejected_without_calling_rekognition(
 
     summary = invoke(handler, event, lambda_context)
 
-    assert summary == {"analysed": 0, "rejected": 1, "ignored": 0, "flagged": 0}
+    assert summary == {"analysed": 0, "rejected": 1, "ignored": 0, "started": 0, "flagged": 0}
     meta = stack.catalog_item(key)
     assert meta is not None
     assert meta["status"]["S"] == "REJECTED"
@@ -357,7 +357,7 @@ def test_results_and_foreign_prefixes_never_trigger_analysis(
 
     summary = invoke(handler, event, lambda_context)
 
-    assert summary == {"analysed": 0, "rejected": 0, "ignored": 1, "flagged": 0}
+    assert summary == {"analysed": 0, "rejected": 0, "ignored": 1, "started": 0, "flagged": 0}
     assert stack.keys("results/") == []
 
 
@@ -403,7 +403,7 @@ def test_a_late_event_for_an_older_version_changes_nothing(
 
     summary = invoke(handler, older, lambda_context)
 
-    assert summary == {"analysed": 0, "rejected": 0, "ignored": 1, "flagged": 0}
+    assert summary == {"analysed": 0, "rejected": 0, "ignored": 1, "started": 0, "flagged": 0}
     assert stack.search("ByTerm", "LABEL#cat") == [key]
     meta = stack.catalog_item(key)
     assert meta is not None
@@ -475,4 +475,4 @@ def test_every_aws_call_the_function_makes_is_granted_to_its_role(
     invoke(handler, stack.put_object("uploads/anim.gif", gif_bytes()), lambda_context)
 
     assert {"rekognition:SearchFaces", "sns:Publish", "s3:GetObjectVersion"} <= aws_calls
-    assert aws_calls <= granted_actions("AnalyzeImageFunction")
+    assert aws_calls <= granted_actions("AnalyzeMediaFunction")
