@@ -245,17 +245,17 @@ class DynamoDBCatalog:
         """Make the video findable by each term; the seconds it was seen at accumulate.
 
         The seconds are a number set, so re-reading a page (a retry, or a restart after
-        an expired token) adds nothing twice.
+        an expired token) adds nothing twice. The term keeps its highest confidence
+        through a second, conditional write (two writes per term and page).
         """
         for term in terms:
             key = term_key(term.kind, term.value)
+            item_key = {"pk": media_pk(media_id), "sk": key}
             self._table.update_item(
-                Key={"pk": media_pk(media_id), "sk": key},
+                Key=item_key,
                 UpdateExpression=(
                     "SET gsi1pk = :key, media_id = :media, media_type = :video,"
-                    " #value = if_not_exists(#value, :value),"
-                    " confidence = if_not_exists(confidence, :confidence),"
-                    " gsi1sk = if_not_exists(gsi1sk, :sort), analysed_at = :now"
+                    " #value = if_not_exists(#value, :value), analysed_at = :now"
                     " ADD seen_seconds :seconds"
                 ),
                 ExpressionAttributeNames={"#value": "value"},
@@ -264,12 +264,37 @@ class DynamoDBCatalog:
                     ":media": media_id,
                     ":video": "video",
                     ":value": term.value,
-                    ":confidence": _number(term.confidence),
-                    ":sort": f"{term.confidence:07.3f}#{media_id}",
                     ":now": now,
                     ":seconds": set(term.seconds),
                 },
             )
+            self._raise_confidence(
+                item_key, _number(term.confidence), f"{term.confidence:07.3f}#{media_id}"
+            )
+
+    def _raise_confidence(self, item_key: dict[str, str], confidence: Decimal, sort: str) -> None:
+        try:
+            self._table.update_item(
+                Key=item_key,
+                UpdateExpression="SET confidence = :confidence, gsi1sk = :sort",
+                ConditionExpression=(
+                    Attr("confidence").not_exists() | Attr("confidence").lt(confidence)
+                ),
+                ExpressionAttributeValues={":confidence": confidence, ":sort": sort},
+            )
+        except ClientError as error:
+            # The stored confidence is already at least as high.
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def current_version(self, media_id: str) -> str | None:
+        """Return the S3 version id recorded in the media item's META entry."""
+        item = self._table.get_item(
+            Key={"pk": media_pk(media_id), "sk": META},
+            ProjectionExpression="version_id",
+            ConsistentRead=True,
+        ).get("Item")
+        return str(item["version_id"]) if item and "version_id" in item else None
 
     def flag(self, media_id: str, now: str) -> None:
         """List the media item in the ``Flagged`` index."""

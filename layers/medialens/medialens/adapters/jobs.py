@@ -49,6 +49,7 @@ def job_item(job: VideoJob) -> dict[str, Any]:
         "error": job.error,
         "attempts": job.attempts,
         "parked_since": job.parked_since,
+        "collecting_since": job.collecting_since,
     }
     if job.state.is_open:
         fields["open_state"] = job.state.value
@@ -80,6 +81,7 @@ def job_from_item(item: dict[str, Any]) -> VideoJob:
         error=text("error"),
         attempts=int(item.get("attempts", 0)),
         parked_since=text("parked_since"),
+        collecting_since=text("collecting_since"),
     )
 
 

@@ -190,6 +190,10 @@ class VideoCatalog(Protocol):
         """List the media item among flagged content."""
         ...
 
+    def current_version(self, media_id: str) -> str | None:
+        """Return the S3 version id the catalog holds for this media item, if any."""
+        ...
+
 
 class Outbox(Protocol):
     """A queue messages are sent to."""

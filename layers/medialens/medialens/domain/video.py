@@ -122,22 +122,26 @@ def start_video_jobs(
         etag=media.etag,
         sequencer=sequencer_order(media.sequencer) if media.sequencer else None,
     )
-    ports.catalog.start_video(location, [api.name for api in apis], now)
+    jobs = [VideoJob.for_media(media, api, now) for api in apis]
+    recorded = {job.api.name for job in jobs if ports.jobs.get(job.token) is not None}
+    if not recorded:
+        # A first delivery (re)initialises the catalog entry. A redelivery, even a day
+        # later or after a partly failed attempt, must not: it would wipe finished results.
+        ports.catalog.start_video(location, [api.name for api in apis], now)
     started: list[str] = []
     parked: list[str] = []
     failed: list[str] = []
     duplicates: list[str] = []
-    for api in apis:
-        job = VideoJob.for_media(media, api, now)
-        if not ports.jobs.create(job):
-            duplicates.append(api.name)
+    for job in jobs:
+        if job.api.name in recorded or not ports.jobs.create(job):
+            duplicates.append(job.api.name)
             continue
         outcome = try_start(job, ports=ports, settings=settings, now=now)
         {
             JobState.RUNNING: started,
             JobState.PARKED: parked,
             JobState.FAILED: failed,
-        }[outcome.state].append(api.name)
+        }[outcome.state].append(job.api.name)
     logger.info(
         "Video jobs started",
         media_id=media.media_id,
@@ -216,8 +220,10 @@ def finish_job(
 ) -> VideoJob:
     """Record a job's end, on the job and on its video; log and count failures."""
     finished = job.with_changes(state=state, finished_at=now, error=error, next_token=None)
-    ports.jobs.save(finished)
+    # The video first: if this write fails, the job is still open, so Lambda's retry of
+    # the same message does the whole end again instead of calling it a duplicate.
     status = ports.catalog.record_job_state(job.media_id, job.api.name, state, now)
+    ports.jobs.save(finished)
     if state is JobState.SUCCEEDED:
         metrics.add_metric(name="VideoJobSucceeded", unit=MetricUnit.Count, value=1)
         logger.info(
@@ -243,6 +249,21 @@ def finish_job(
     return finished
 
 
+def is_superseded(job: VideoJob, ports: VideoPorts) -> bool:
+    """Whether a newer version of the job's video has replaced it in the catalog."""
+    current = ports.catalog.current_version(job.media_id)
+    return None not in (current, job.version_id) and current != job.version_id
+
+
+def drop_superseded(job: VideoJob, *, ports: VideoPorts, settings: VideoSettings, now: str) -> str:
+    """End a job whose video was replaced: its results would describe the wrong version."""
+    ports.jobs.save(job.with_changes(state=JobState.SUPERSEDED, finished_at=now, next_token=None))
+    logger.info("Video job superseded", token=job.token, media_id=job.media_id)
+    metrics.add_metric(name="VideoJobSuperseded", unit=MetricUnit.Count, value=1)
+    start_parked(ports=ports, settings=settings, now=now, limit=1)
+    return "superseded"
+
+
 def handle_notification(
     text: str,
     *,
@@ -260,7 +281,7 @@ def handle_notification(
     -------
     str
         What happened: ``collected``, ``continued``, ``failed``, ``duplicate``,
-        ``malformed`` or ``unknown_job``.
+        ``superseded``, ``malformed`` or ``unknown_job``.
     """
     try:
         notification = JobNotification.parse(text)
@@ -271,16 +292,22 @@ def handle_notification(
         return _dead_letter(
             ports, "unknown_job", f"no job recorded for {notification.job_id}", text
         )
-    if job.state not in {JobState.RUNNING, JobState.PARKED, JobState.STARTING}:
+    # COLLECTING is accepted too: Lambda retries the same message after a collection
+    # that crashed part-way, and the collection's writes are idempotent.
+    if not job.state.is_open:
         logger.info("Duplicate completion message", token=job.token, state=job.state.value)
         return "duplicate"
     job = job.with_changes(job_id=notification.job_id)
+    if is_superseded(job, ports):
+        return drop_superseded(job, ports=ports, settings=settings, now=clock())
     if not notification.succeeded:
         detail = notification.message or f"Rekognition reported {notification.status}"
         finish_job(job, JobState.FAILED, ports=ports, now=clock(), error=detail)
         start_parked(ports=ports, settings=settings, now=clock(), limit=1)
         return "failed"
-    collecting = job.with_changes(state=JobState.COLLECTING, pages=0, items=0)
+    collecting = job.with_changes(
+        state=JobState.COLLECTING, pages=0, items=0, collecting_since=clock()
+    )
     ports.jobs.save(collecting)
     return collect_results(
         collecting,
@@ -317,6 +344,8 @@ def resume_collection(
     if job.next_token != continuation.next_token:
         logger.info("Stale continuation", token=job.token)
         return "duplicate"
+    if is_superseded(job, ports):
+        return drop_superseded(job, ports=ports, settings=settings, now=clock())
     return collect_results(
         job,
         start_token=continuation.next_token,
@@ -389,6 +418,7 @@ def collect_results(
         if remaining_ms() < settings.min_remaining_ms:
             if hops + 1 > settings.max_continuations:
                 finish_job(job, JobState.FAILED, ports=ports, now=now, error="too many hand-overs")
+                start_parked(ports=ports, settings=settings, now=now, limit=1)
                 return "failed"
             ports.continuations.send(
                 Continuation(job.token, next_token, job.pages, job.items, hops + 1).to_message()
@@ -465,11 +495,47 @@ def start_parked(*, ports: VideoPorts, settings: VideoSettings, now: str, limit:
         How many started.
     """
     started = 0
-    for job in ports.jobs.open_jobs(JobState.PARKED, since_before=None, limit=limit):
-        if try_start(job, ports=ports, settings=settings, now=now).state is JobState.PARKED:
+    # A few extra candidates: one that Rekognition now refuses outright frees no slot.
+    for job in ports.jobs.open_jobs(JobState.PARKED, since_before=None, limit=limit + 5):
+        state = _start_safely(job, ports=ports, settings=settings, now=now)
+        if state is JobState.PARKED:
             break
-        started += 1
+        started += state is JobState.RUNNING
+        if started >= limit:
+            break
     return started
+
+
+MAX_START_ATTEMPTS = 5
+"""A job whose start fails unexpectedly this often is failed (and alarmed), not retried."""
+
+
+def _start_safely(
+    job: VideoJob, *, ports: VideoPorts, settings: VideoSettings, now: str
+) -> JobState | None:
+    """Start one job of a batch; an unexpected error is logged and counted, not raised.
+
+    One job Rekognition will not start (a missing object, a changed setting) must not
+    stop the backlog behind it. After :data:`MAX_START_ATTEMPTS` the job is failed.
+    """
+    try:
+        return try_start(job, ports=ports, settings=settings, now=now).state
+    except Exception as error:  # noqa: BLE001 - isolated per job, logged and counted below
+        attempts = job.attempts + 1
+        logger.exception("Video job could not be started", token=job.token, attempts=attempts)
+        metrics.add_metric(name="VideoJobStartErrors", unit=MetricUnit.Count, value=1)
+        detail = f"{type(error).__name__}: {error}"
+        if attempts >= MAX_START_ATTEMPTS:
+            finish_job(
+                job.with_changes(attempts=attempts),
+                JobState.FAILED,
+                ports=ports,
+                now=now,
+                error=detail,
+            )
+            return JobState.FAILED
+        ports.jobs.save(job.with_changes(attempts=attempts, error=detail))
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,23 +566,26 @@ def sweep(*, ports: VideoPorts, settings: VideoSettings, now: str) -> SweepSumma
         timespec="seconds"
     )
     timed_out = 0
-    for job in ports.jobs.open_jobs(
-        JobState.RUNNING, since_before=deadline, limit=settings.sweep_batch
-    ):
-        finish_job(
-            job,
-            JobState.TIMED_OUT,
-            ports=ports,
-            now=now,
-            error=f"no completion message within {settings.job_timeout_minutes} minutes",
-        )
-        timed_out += 1
+    silent = {
+        JobState.RUNNING: "no completion message",
+        JobState.COLLECTING: "results not collected",
+    }
+    for state, what in silent.items():
+        for job in ports.jobs.open_jobs(state, since_before=deadline, limit=settings.sweep_batch):
+            finish_job(
+                job,
+                JobState.TIMED_OUT,
+                ports=ports,
+                now=now,
+                error=f"{what} within {settings.job_timeout_minutes} minutes",
+            )
+            timed_out += 1
     stale = (moment - timedelta(minutes=STALE_START_MINUTES)).isoformat(timespec="seconds")
     restarted = 0
     for job in ports.jobs.open_jobs(
         JobState.STARTING, since_before=stale, limit=settings.sweep_batch
     ):
-        if try_start(job, ports=ports, settings=settings, now=now).state is JobState.RUNNING:
+        if _start_safely(job, ports=ports, settings=settings, now=now) is JobState.RUNNING:
             restarted += 1
     unparked = start_parked(ports=ports, settings=settings, now=now, limit=settings.sweep_batch)
     summary = SweepSummary(timed_out=timed_out, restarted=restarted, unparked=unparked)

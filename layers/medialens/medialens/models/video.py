@@ -106,6 +106,8 @@ class JobState(StrEnum):
     FAILED = "FAILED"
     TIMED_OUT = "TIMED_OUT"
     """No completion message arrived in time; the sweeper gave up on it."""
+    SUPERSEDED = "SUPERSEDED"
+    """A newer version of the video replaced this one before its results were recorded."""
 
     @property
     def is_open(self) -> bool:
@@ -166,6 +168,7 @@ class VideoJob:
     error: str | None = None
     attempts: int = 0
     parked_since: str | None = None
+    collecting_since: str | None = None
 
     @classmethod
     def for_media(cls, media: MediaObject, api: VideoApi, now: str) -> VideoJob:
@@ -189,7 +192,9 @@ class VideoJob:
         """When the job entered its open state (the backlog is served oldest first)."""
         if self.state is JobState.PARKED:
             return self.parked_since or self.created_at
-        if self.state in {JobState.RUNNING, JobState.COLLECTING}:
+        if self.state is JobState.COLLECTING:
+            return self.collecting_since or self.started_at or self.created_at
+        if self.state is JobState.RUNNING:
             return self.started_at or self.created_at
         if self.state is JobState.STARTING:
             return self.created_at
