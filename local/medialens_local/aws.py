@@ -28,14 +28,36 @@ CREDENTIALS = {
 
 
 @dataclass
+class QueueSource:
+    """An SQS queue a function consumes (``Events`` of type SQS), with its batch size."""
+
+    queue_url: str
+    queue_arn: str
+    batch_size: int = 10
+
+
+@dataclass
 class FunctionRoute:
-    """Where a function's events wait, and where its failures go."""
+    """Where a function's events wait, and where its failures go.
+
+    Attributes
+    ----------
+    event_queue_url : str | None
+        Queue that receives the bucket notifications the function subscribes to.
+    topic_queue_urls : dict[str, str]
+        Subscription ARN -> queue subscribed to a topic on the function's behalf (SNS
+        cannot invoke a local function; the router turns the messages into SNS events).
+    queue_sources : list[QueueSource]
+        Queues the function polls itself, as an SQS event source mapping would.
+    """
 
     logical_id: str
     code_dir: str
     event_queue_url: str | None = None
     failure_queue_url: str | None = None
     max_retries: int = 2
+    topic_queue_urls: dict[str, str] = field(default_factory=dict)
+    queue_sources: list[QueueSource] = field(default_factory=list)
 
 
 @dataclass
@@ -120,12 +142,30 @@ def _create_messaging(aws: LocalAws) -> None:
     for logical_id in aws.resolver.resources("AWS::SNS::Topic"):
         arn = sns.create_topic(Name=aws.resolver.physical_name(logical_id))["TopicArn"]
         aws.resolver.refs[logical_id] = arn
-    for logical_id in aws.resolver.resources("AWS::SQS::Queue"):
+    queues = aws.resolver.resources("AWS::SQS::Queue")
+    for logical_id, queue in queues.items():
         name = aws.resolver.physical_name(logical_id)
-        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        properties = queue.get("Properties", {})
+        attributes = {
+            attribute: str(properties[attribute])
+            for attribute in ("VisibilityTimeout", "MessageRetentionPeriod")
+            if attribute in properties
+        }
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         aws.resolver.refs[logical_id] = url
         aws.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
         aws.resolver.attributes[(logical_id, "QueueName")] = name
+    for logical_id, queue in queues.items():
+        redrive = queue.get("Properties", {}).get("RedrivePolicy")
+        if redrive:
+            policy = {
+                "deadLetterTargetArn": aws.resolver.resolve(redrive["deadLetterTargetArn"]),
+                "maxReceiveCount": str(redrive["maxReceiveCount"]),
+            }
+            sqs.set_queue_attributes(
+                QueueUrl=aws.resolver.ref(logical_id),
+                Attributes={"RedrivePolicy": json.dumps(policy)},
+            )
 
 
 def _create_bucket(aws: LocalAws) -> None:
@@ -183,12 +223,39 @@ def _route_functions(aws: LocalAws) -> None:
                         }
                     }
                 queue_configurations.append(configuration)
+        _route_messages(aws, route, properties.get("Events", {}))
         aws.functions[logical_id] = route
     if queue_configurations:
         s3.put_bucket_notification_configuration(
             Bucket=aws.bucket,
             NotificationConfiguration={"QueueConfigurations": queue_configurations},
         )
+
+
+def _route_messages(aws: LocalAws, route: FunctionRoute, events: dict[str, Any]) -> None:
+    """Queue the function's SNS subscriptions, and note the SQS queues it consumes."""
+    sns, sqs = aws.client("sns"), aws.client("sqs")
+    for event_name, event in events.items():
+        properties = event.get("Properties", {})
+        if event["Type"] == "SNS":
+            name = f"{aws.resolver.physical_name(route.logical_id)}-{event_name}-sns"
+            url = sqs.create_queue(QueueName=name)["QueueUrl"]
+            subscription = sns.subscribe(
+                TopicArn=aws.resolver.resolve(properties["Topic"]),
+                Protocol="sqs",
+                Endpoint=f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}",
+                ReturnSubscriptionArn=True,
+            )["SubscriptionArn"]
+            route.topic_queue_urls[subscription] = url
+        elif event["Type"] == "SQS":
+            queue_logical_id = properties["Queue"]["Fn::GetAtt"][0]
+            route.queue_sources.append(
+                QueueSource(
+                    queue_url=aws.resolver.ref(queue_logical_id),
+                    queue_arn=aws.resolver.resolve(properties["Queue"]),
+                    batch_size=int(properties.get("BatchSize", 10)),
+                )
+            )
 
 
 def _name_collections(aws: LocalAws) -> None:

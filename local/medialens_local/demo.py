@@ -1,4 +1,4 @@
-"""`make demo`: the image pipeline end to end on this machine, no AWS account needed.
+"""`make demo`: the image and video pipelines end to end on this machine, no AWS account.
 
 Starts the local AWS stand-in and the local Rekognition, drops the sample media (or a
 folder of your own) into the local bucket exactly as a user would, lets the S3 events
@@ -25,6 +25,7 @@ from rich.table import Table
 from medialens_local.aws import LocalAws, collection_ids, local_aws
 from medialens_local.rekognition.protocol import Served, serve
 from medialens_local.rekognition.service import LocalRekognition
+from medialens_local.rekognition.video import LocalVideo
 from medialens_local.report import write_report
 from medialens_local.router import Delivery, Router
 from medialens_local.template import ROOT
@@ -32,12 +33,14 @@ from medialens_local.template import ROOT
 SAMPLES = ROOT / "samples"
 OUT = ROOT / "out"
 FACES_DIR = "faces"
+VIDEO_TIMEOUT_S = 600.0
 LOCAL_MODELS = {
     "DetectLabels": "EfficientNet-Lite0 (ImageNet-1k) + dlib faces for Person",
     "DetectText": "RapidOCR (PP-OCR)",
     "DetectFaces": "dlib HOG + 5-point landmarks (no age, emotions or other attributes)",
     "DetectModerationLabels": "open_nsfw ('Explicit' only)",
     "IndexFaces / SearchFaces*": "dlib ResNet 128-d embeddings",
+    "Start*/Get* (video)": "the same models on 2 frames per second; shots by colour histogram",
 }
 
 
@@ -70,16 +73,43 @@ def plan_drops(folder: Path, uploads_prefix: str, faces_prefix: str) -> list[Dro
     return drops
 
 
+@dataclass
+class LocalRekognitionService:
+    """The running local Rekognition: image operations and video jobs on one endpoint."""
+
+    served: Served
+    video: LocalVideo
+
+    @property
+    def endpoint(self) -> str:
+        """Where boto3 reaches it (``AWS_ENDPOINT_URL_REKOGNITION``)."""
+        return self.served.endpoint
+
+    def client(self, **options: Any) -> Any:
+        """Create a boto3 Rekognition client for it."""
+        return self.served.client(**options)
+
+
 @contextlib.contextmanager
-def local_rekognition(aws: LocalAws) -> Iterator[Served]:
-    """Serve the local Rekognition and create the template's face collections in it."""
+def local_rekognition(aws: LocalAws) -> Iterator[LocalRekognitionService]:
+    """Serve the local Rekognition and create the template's face collections in it.
+
+    Video jobs publish their completion messages to the local SNS, as Rekognition does.
+    """
     service = LocalRekognition(aws.read_object)
-    served = serve(service.operations())
+    sns = aws.client("sns")
+
+    def publish(topic_arn: str, message: str) -> None:
+        sns.publish(TopicArn=topic_arn, Message=message)
+
+    video = LocalVideo(aws.read_object, publish, service.collections)
+    served = serve(service.operations() | video.operations())
     try:
         for collection_id in collection_ids(aws):
             service.create_collection({"CollectionId": collection_id})
-        yield served
+        yield LocalRekognitionService(served=served, video=video)
     finally:
+        video.shutdown()
         served.stop()
 
 
@@ -130,6 +160,56 @@ def result_document(aws: LocalAws, key: str) -> dict[str, Any] | None:
     return document
 
 
+def video_findings(aws: LocalAws, key: str) -> dict[str, Any] | None:
+    """Collect a video's catalog terms (with the seconds they were seen) and its duration."""
+    meta = catalog_entry(aws, key)
+    if meta is None or meta.get("media_type", {}).get("S") != "video":
+        return None
+    items = aws.client("dynamodb").query(
+        TableName=aws.resolver.ref("CatalogTable"),
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"MEDIA#{key}"}},
+    )["Items"]
+    terms: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        if "seen_seconds" not in item:
+            continue
+        kind = item["sk"]["S"].split("#", 1)[0]
+        terms.setdefault(kind, []).append(
+            {
+                "value": item["value"]["S"],
+                "confidence": float(item["confidence"]["N"]),
+                "seconds": sorted(int(n) for n in item["seen_seconds"]["NS"]),
+            }
+        )
+    for found in terms.values():
+        found.sort(key=lambda term: -float(term["confidence"]))
+    duration_ms = 0
+    s3 = aws.client("s3")
+    for api in ("label_detection", "segment_detection", "text_detection"):
+        with contextlib.suppress(s3.exceptions.NoSuchKey):
+            page = s3.get_object(Bucket=aws.bucket, Key=f"results/{key}/{api}/page-00001.json")
+            metadata = json.loads(page["Body"].read()).get("VideoMetadata", {})
+            duration_ms = int(metadata.get("DurationMillis", 0))
+            break
+    return {
+        "kind": "video",
+        "terms": terms,
+        "jobs": {name: value["S"] for name, value in meta.get("jobs", {}).get("M", {}).items()},
+        "duration_s": duration_ms / 1000,
+        "flagged": bool(meta.get("flagged", {}).get("BOOL", False)),
+    }
+
+
+def videos_settled(aws: LocalAws, keys: list[str]) -> bool:
+    """Whether every video's jobs have ended (its catalog status left IN_PROGRESS)."""
+    for key in keys:
+        meta = catalog_entry(aws, key)
+        if meta is not None and meta["status"]["S"] == "IN_PROGRESS":
+            return False
+    return True
+
+
 def run(folder: Path, console: Console, out: Path = OUT) -> int:
     """Run the pipeline over ``folder``, report into ``out``; return the exit code."""
     log_path = out / "demo.log"
@@ -167,12 +247,34 @@ def run(folder: Path, console: Console, out: Path = OUT) -> int:
                                 if record_key in by_key:
                                     by_key[record_key].deliveries.append(delivery)
                         progress.advance(task)
+                videos = [
+                    drop.key
+                    for drop in drops
+                    if (meta := catalog_entry(aws, drop.key)) and "media_type" in meta
+                ]
+                if videos:
+                    progress.update(task, description=f"Waiting for {len(videos)} video(s)")
+                    for delivery in router.drain(
+                        until=lambda: videos_settled(aws, videos), timeout_s=VIDEO_TIMEOUT_S
+                    ):
+                        for record_key in _keys(delivery):
+                            if record_key in by_key:
+                                by_key[record_key].deliveries.append(delivery)
                 rows = [
-                    (drop, catalog_entry(aws, drop.key), result_document(aws, drop.key))
+                    (
+                        drop,
+                        catalog_entry(aws, drop.key),
+                        video_findings(aws, drop.key) or result_document(aws, drop.key),
+                    )
                     for drop in drops
                 ]
+    unfinished = {"IN_PROGRESS", "PARTIAL", "FAILED"}
     failed = [
-        drop for drop in drops if not drop.deliveries or any(d.error for d in drop.deliveries)
+        drop
+        for drop, meta, _ in rows
+        if not drop.deliveries
+        or any(d.error for d in drop.deliveries)
+        or (meta is not None and meta["status"]["S"] in unfinished)
     ]
     console.print(summary_table(rows))
     report = write_report(rows, out / "report.html")
@@ -181,17 +283,30 @@ def run(folder: Path, console: Console, out: Path = OUT) -> int:
         "Local models: "
         + "; ".join(f"{operation}: {model}" for operation, model in LOCAL_MODELS.items())
     )
+    statuses = {drop.key: meta["status"]["S"] for drop, meta, _ in rows if meta is not None}
     for drop in failed:
-        errors = [d.error for d in drop.deliveries if d.error] or ["no event was delivered"]
+        errors = [d.error for d in drop.deliveries if d.error] or [
+            f"video analysis {statuses[drop.key].lower()}"
+            if drop.key in statuses
+            else "no event was delivered"
+        ]
         console.print(f"[red]FAILED[/red] {drop.key}: {errors[-1]}")
     console.print(f"{len(drops)} files in {time.perf_counter() - started:.1f} s")
     return 1 if failed else 0
 
 
 def _keys(delivery: Delivery) -> list[str]:
+    """Keys of the media an S3 event or a Rekognition completion message is about."""
     from urllib.parse import unquote_plus
 
-    return [unquote_plus(r["s3"]["object"]["key"]) for r in delivery.event.get("Records", [])]
+    keys = []
+    for record in delivery.event.get("Records", []):
+        if "s3" in record:
+            keys.append(unquote_plus(record["s3"]["object"]["key"]))
+        elif "Sns" in record:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                keys.append(json.loads(record["Sns"]["Message"])["Video"]["S3ObjectName"])
+    return keys
 
 
 def summary_table(rows: list[tuple[Drop, dict[str, Any] | None, dict[str, Any] | None]]) -> Table:
@@ -204,6 +319,9 @@ def summary_table(rows: list[tuple[Drop, dict[str, Any] | None, dict[str, Any] |
         if meta and status == "REJECTED":
             status = f"rejected: {meta['rejection_reason']['S']}"
         seconds = sum(d.duration_s for d in drop.deliveries)
+        if document is not None and document.get("kind") == "video":
+            table.add_row(drop.key, status, *_video_cells(document), f"{seconds:.2f} s")
+            continue
         if document is None:
             table.add_row(drop.key, status, "", "", "", "", "", f"{seconds:.2f} s")
             continue
@@ -223,6 +341,24 @@ def summary_table(rows: list[tuple[Drop, dict[str, Any] | None, dict[str, Any] |
             f"{seconds:.2f} s",
         )
     return table
+
+
+def _video_cells(document: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    terms = document["terms"]
+
+    def top(kind: str, count: int) -> list[dict[str, Any]]:
+        return list(terms.get(kind, []))[:count]
+
+    labels = ", ".join(
+        f"{t['value']} {t['seconds'][0]}-{t['seconds'][-1]}s" for t in top("LABEL", 3)
+    )
+    words = " ".join(t["value"] for t in top("WORD", 6))
+    faces = str(sum(len(t["seconds"]) for t in top("LABEL", 100) if t["value"] == "Face"))
+    persons = ", ".join(t["value"] for t in top("PERSON", 5)) or "-"
+    moderation = ", ".join(t["value"] for t in top("MODERATION", 3)) or "-"
+    if document["flagged"]:
+        moderation = "FLAGGED: " + moderation
+    return labels, words, f"{faces} face-seconds", persons, moderation
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""``out/report.html``: every image with its boxes and findings, in one static page."""
+"""``out/report.html``: every image with its boxes, every video with its timeline, one page."""
 
 from __future__ import annotations
 
@@ -26,7 +26,64 @@ h1 { font-size: 22px; }
 .status-rejected { color: #b00020; font-weight: 600; }
 .flagged { color: #b00020; font-weight: 600; }
 dt { font-weight: 600; margin-top: 6px; }
+.frame video { width: 100%; display: block; }
+.frame svg.timeline { position: static; width: 100%; height: auto; margin-top: 8px; }
+.timeline text { font-size: 11px; }
+.timeline .seen { fill: #34c759; }
+.timeline .word { fill: #007aff; }
+.timeline .person { fill: #ff3b30; }
+.timeline .moderation { fill: #b00020; }
+.timeline .axis { stroke: #999; stroke-width: 1; }
 """
+TIMELINE_KINDS = {"LABEL": "seen", "WORD": "word", "PERSON": "person", "MODERATION": "moderation"}
+TIMELINE_ROWS = 14
+ROW_HEIGHT = 16
+LABEL_WIDTH = 130
+TRACK_WIDTH = 290
+
+
+def _timeline(document: dict[str, Any]) -> str:
+    """One row per finding (labels first), a mark at every second it was seen."""
+    rows = [(kind, term) for kind in TIMELINE_KINDS for term in document["terms"].get(kind, [])][
+        :TIMELINE_ROWS
+    ]
+    duration = max(
+        [document["duration_s"], *(t["seconds"][-1] + 1 for _, t in rows if t["seconds"])]
+    )
+    scale = TRACK_WIDTH / max(duration, 1.0)
+    marks = []
+    for row, (kind, term) in enumerate(rows):
+        y = row * ROW_HEIGHT
+        name = f"{term['value']} ({term['confidence']:.0f}%)"
+        marks.append(f'<text x="0" y="{y + 11}">{html.escape(name)}</text>')
+        for second in term["seconds"]:
+            marks.append(
+                f'<rect class="{TIMELINE_KINDS[kind]}" x="{LABEL_WIDTH + second * scale:.1f}" '
+                f'y="{y + 2}" width="{max(scale - 1, 2):.1f}" height="{ROW_HEIGHT - 4}">'
+                f"<title>{html.escape(term['value'])} at {second} s</title></rect>"
+            )
+    height = len(rows) * ROW_HEIGHT + 18
+    axis_y = len(rows) * ROW_HEIGHT + 2
+    marks.append(
+        f'<line class="axis" x1="{LABEL_WIDTH}" y1="{axis_y}" '
+        f'x2="{LABEL_WIDTH + TRACK_WIDTH}" y2="{axis_y}"/>'
+        f'<text x="{LABEL_WIDTH}" y="{axis_y + 13}">0 s</text>'
+        f'<text x="{LABEL_WIDTH + TRACK_WIDTH - 30}" y="{axis_y + 13}">{duration:.0f} s</text>'
+    )
+    return (
+        f'<svg class="timeline" viewBox="0 0 {LABEL_WIDTH + TRACK_WIDTH} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg">{"".join(marks)}</svg>'
+    )
+
+
+def _video_facts(meta: dict[str, Any] | None, document: dict[str, Any]) -> str:
+    status = html.escape(meta["status"]["S"]) if meta else "missing"
+    jobs = ", ".join(
+        f"{html.escape(name.lower())}: {html.escape(state.lower())}"
+        for name, state in sorted(document["jobs"].items())
+    )
+    flag = '<span class="flagged">flagged</span>' if document["flagged"] else "not flagged"
+    return f"<dl><dt>status</dt><dd>{status}; {flag}</dd><dt>jobs</dt><dd>{jobs}</dd></dl>"
 
 
 def _box(box: dict[str, float] | None, css: str, title: str) -> str:
@@ -93,6 +150,15 @@ def write_report(
     for drop, meta, document in rows:
         mime = mimetypes.guess_type(drop.path.name)[0] or "application/octet-stream"
         data = base64.b64encode(drop.path.read_bytes()).decode()
+        if document is not None and document.get("kind") == "video":
+            cards.append(
+                '<section class="card video">'
+                f'<div class="frame"><video controls muted src="data:{mime};base64,{data}">'
+                f"</video>{_timeline(document)}</div>"
+                f"<div><h2>{html.escape(drop.key)}</h2>{_video_facts(meta, document)}</div>"
+                "</section>"
+            )
+            continue
         overlay = _overlay(document) if document else ""
         cards.append(
             '<section class="card">'

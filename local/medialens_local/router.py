@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,9 +22,12 @@ from medialens_local.aws import (
     REGION,
     FunctionRoute,
     LocalAws,
+    QueueSource,
     handler_environment,
 )
 from medialens_local.template import ROOT
+
+POLL_INTERVAL_S = 0.05
 
 
 def _fresh_sandbox() -> None:
@@ -34,8 +38,9 @@ def _fresh_sandbox() -> None:
     """
     from medialens.adapters import aws as adapters
 
-    adapters._client.cache_clear()
-    adapters.dynamodb_resource.cache_clear()
+    for cached in vars(adapters).values():
+        if callable(getattr(cached, "cache_clear", None)):
+            cached.cache_clear()
     for handler in logging.getLogger(
         os.environ.get("POWERTOOLS_SERVICE_NAME", "medialens")
     ).handlers:
@@ -137,6 +142,7 @@ class Router:
                 delivery.response = handler.lambda_handler(delivery.event, context)
             except Exception as error:  # noqa: BLE001 - Lambda catches everything, so do we
                 delivery.error = f"{type(error).__name__}: {error}"
+                _log_failure(delivery)
                 continue
             delivery.error = None
             return delivery
@@ -183,35 +189,168 @@ class Router:
         self._sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
 
     def drain(
-        self, *, expected: int | None = None, on_delivery: Callable[[Delivery], None] | None = None
+        self,
+        *,
+        expected: int | None = None,
+        until: Callable[[], bool] | None = None,
+        timeout_s: float | None = None,
+        on_delivery: Callable[[Delivery], None] | None = None,
     ) -> list[Delivery]:
-        """Deliver every waiting event; with ``expected``, keep polling until that many arrived."""
+        """Deliver waiting events: once over, or until ``expected`` or ``until()``.
+
+        With neither, one pass over every queue delivers what is waiting. With
+        ``expected`` (deliveries) or ``until`` (a condition, such as every video job
+        having ended), polling goes on until it holds or ``timeout_s`` passes.
+        """
+        waiting = expected is not None or until is not None
+        if timeout_s is None:
+            timeout_s = 120.0 if until is not None else 5.0
+        deadline = time.monotonic() + timeout_s
         deliveries: list[Delivery] = []
-        idle_polls = 0
         while True:
-            delivered = 0
-            for logical_id, route in self._aws.functions.items():
-                if route.event_queue_url is None:
-                    continue
-                messages = self._sqs.receive_message(
-                    QueueUrl=route.event_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-                ).get("Messages", [])
-                for message in messages:
-                    event = json.loads(message["Body"])
-                    self._sqs.delete_message(
-                        QueueUrl=route.event_queue_url, ReceiptHandle=message["ReceiptHandle"]
-                    )
-                    if event.get("Event") == "s3:TestEvent":
-                        continue
-                    delivery = self.invoke(logical_id, event)
-                    deliveries.append(delivery)
-                    delivered += 1
-                    if on_delivery is not None:
-                        on_delivery(delivery)
+            delivered = self._poll(deliveries, on_delivery)
             if expected is not None and len(deliveries) >= expected:
                 return deliveries
-            idle_polls = 0 if delivered else idle_polls + 1
-            if expected is None and idle_polls >= 1:
+            if until is not None and not delivered and until():
                 return deliveries
-            if idle_polls > 50:
+            if delivered:
+                continue
+            if not waiting or time.monotonic() > deadline:
                 return deliveries
+            time.sleep(POLL_INTERVAL_S)
+
+    def _poll(
+        self, deliveries: list[Delivery], on_delivery: Callable[[Delivery], None] | None
+    ) -> int:
+        """One pass over every function's queues; return how many invocations ran."""
+        before = len(deliveries)
+        for logical_id, route in self._aws.functions.items():
+            for event in self._take(route.event_queue_url, 10):
+                if json.loads(event["Body"]).get("Event") != "s3:TestEvent":
+                    deliveries.append(self.invoke(logical_id, json.loads(event["Body"])))
+            for subscription, queue_url in route.topic_queue_urls.items():
+                for message in self._take(queue_url, 10):
+                    event = sns_event(json.loads(message["Body"]), subscription)
+                    deliveries.append(self.invoke(logical_id, event))
+            for source in route.queue_sources:
+                messages = self._receive(source.queue_url, source.batch_size)
+                if messages:
+                    deliveries.append(self._invoke_polled(logical_id, source, messages))
+        if on_delivery is not None:
+            for delivery in deliveries[before:]:
+                on_delivery(delivery)
+        return len(deliveries) - before
+
+    def _receive(self, queue_url: str | None, limit: int) -> list[dict[str, Any]]:
+        if queue_url is None:
+            return []
+        messages: list[dict[str, Any]] = self._sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(limit, 10),
+            WaitTimeSeconds=0,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        return messages
+
+    def _take(self, queue_url: str | None, limit: int) -> list[dict[str, Any]]:
+        """Receive and delete: Lambda's asynchronous invocation owns the event from here."""
+        messages = self._receive(queue_url, limit)
+        for message in messages:
+            self._sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return messages
+
+    def _invoke_polled(
+        self, logical_id: str, source: QueueSource, messages: list[dict[str, Any]]
+    ) -> Delivery:
+        """Invoke once, as an event source mapping does.
+
+        Success deletes the batch; failure makes it visible again, and the queue's
+        redrive policy decides when it is parked in the dead-letter queue.
+        """
+        route = self._aws.functions[logical_id]
+        self._environment(logical_id)
+        handler = self._handler(logical_id)
+        event = sqs_event(messages, source.queue_arn)
+        delivery = Delivery(function=logical_id, event=event, attempts=1)
+        started = time.perf_counter()
+        try:
+            delivery.response = handler.lambda_handler(event, self._context(route.logical_id))
+        except Exception as error:  # noqa: BLE001 - Lambda catches everything, so do we
+            delivery.error = f"{type(error).__name__}: {error}"
+            _log_failure(delivery)
+            for message in messages:
+                self._sqs.change_message_visibility(
+                    QueueUrl=source.queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=0,
+                )
+        else:
+            for message in messages:
+                self._sqs.delete_message(
+                    QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+        delivery.duration_s = time.perf_counter() - started
+        return delivery
+
+
+def _log_failure(delivery: Delivery) -> None:
+    """Print the failed attempt as Lambda's runtime would log it: error and traceback."""
+    print(
+        json.dumps(
+            {
+                "level": "ERROR",
+                "message": "Invocation failed",
+                "function": delivery.function,
+                "attempt": delivery.attempts,
+                "error": delivery.error,
+                "stackTrace": traceback.format_exc().splitlines(),
+            }
+        )
+    )
+
+
+def sns_event(envelope: dict[str, Any], subscription_arn: str) -> dict[str, Any]:
+    """Turn the SNS envelope an SQS subscription receives into Lambda's SNS event."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription_arn,
+                "Sns": {
+                    "Type": envelope.get("Type", "Notification"),
+                    "MessageId": envelope["MessageId"],
+                    "TopicArn": envelope["TopicArn"],
+                    "Subject": envelope.get("Subject"),
+                    "Message": envelope["Message"],
+                    "Timestamp": envelope["Timestamp"],
+                    "SignatureVersion": envelope.get("SignatureVersion", "1"),
+                    "Signature": envelope.get("Signature", ""),
+                    "SigningCertUrl": envelope.get("SigningCertURL", ""),
+                    "UnsubscribeUrl": envelope.get("UnsubscribeURL", ""),
+                    "MessageAttributes": envelope.get("MessageAttributes", {}),
+                },
+            }
+        ]
+    }
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """Lambda's SQS event for a batch received from ``queue_arn``."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": message.get("MessageAttributes", {}),
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for message in messages
+        ]
+    }

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from botocore.validate import ParamValidator
 from medialens_local.rekognition.protocol import serve
 from medialens_local.rekognition.service import LocalRekognition
 from medialens_local.template import ROOT
 from PIL import Image
 
+from tests.support.service_model import validate_against_model
+
 SAMPLES = ROOT / "samples"
-MODEL = botocore.session.get_session().get_service_model("rekognition")
 BUCKET = "samples"
 
 
@@ -39,48 +37,9 @@ def rekognition() -> Iterator[Any]:
 
     served = serve(LocalRekognition(read).operations())
     client = served.client()
-    client.meta.events.register("after-call.rekognition.*", _validate_against_model)
+    client.meta.events.register("after-call.rekognition.*", validate_against_model)
     yield client
     served.stop()
-
-
-def _unknown(value: Any, shape: Any, path: str) -> list[str]:
-    """Keys the model does not declare, and enum values it does not list."""
-    if shape.type_name == "structure":
-        found = []
-        for key, item in value.items():
-            if key not in shape.members:
-                found.append(f"{path}.{key}")
-            else:
-                found += _unknown(item, shape.members[key], f"{path}.{key}")
-        return found
-    if shape.type_name == "list":
-        return [
-            error
-            for index, item in enumerate(value)
-            for error in _unknown(item, shape.member, f"{path}[{index}]")
-        ]
-    if getattr(shape, "enum", None) and value not in shape.enum:
-        return [f"{path}={value!r}"]
-    return []
-
-
-def _validate_against_model(
-    http_response: Any, parsed: dict[str, Any], model: Any, **_: Any
-) -> None:
-    """Every successful answer must fit the operation's output shape in botocore's model.
-
-    The raw JSON is walked too: botocore's parser silently drops keys it does not know,
-    so a misspelt field would otherwise pass.
-    """
-    if http_response.status_code != 200:
-        return
-    shape = MODEL.operation_model(model.name).output_shape
-    assert shape is not None
-    body = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
-    report = ParamValidator().validate(body, shape)
-    assert not report.has_errors(), report.generate_report()
-    assert _unknown(json.loads(http_response.content), shape, model.name) == []
 
 
 def s3(key: str) -> dict[str, Any]:

@@ -51,6 +51,11 @@ def test_the_template_wires_the_stack(pipeline: tuple[LocalAws, Router]) -> None
     assert route.event_queue_url is not None
     assert route.failure_queue_url is not None
     assert aws.functions["AnalyzeImageBytesFunction"].event_queue_url is None
+    results = aws.functions["VideoResultsFunction"]
+    assert len(results.topic_queue_urls) == 1
+    [source] = results.queue_sources
+    assert source.queue_url == aws.resolver.ref("VideoContinuationQueue")
+    assert source.batch_size == 1
 
 
 def test_a_rendered_word_is_searchable(pipeline: tuple[LocalAws, Router]) -> None:
@@ -135,9 +140,13 @@ def test_make_demo_reports_every_file_and_draws_the_boxes(
     assert "rejected: unsupported_format" in text
     [portrait] = [line for line in text.splitlines() if "uploads/mission/portrait.jpg" in line]
     assert "eileen-collins" in portrait
+    [video] = [line for line in text.splitlines() if "uploads/clips/cat-and-r" in line]
+    assert "ANALYSED" in video
+    assert "Cat 0-" in video
     page = (out / "report.html").read_text()
     assert page.count('class="face"') >= 2
     assert 'class="text"' in page
+    assert 'class="timeline"' in page
 
 
 def colour_share(png: Path, rgb: tuple[int, int, int]) -> float:
