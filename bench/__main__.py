@@ -1,4 +1,4 @@
-"""`make bench`: cold start beside bare boto3, per-record overhead, package sizes.
+"""`make bench`: cold start, per-record overhead, video results, package sizes, offline.
 
 Every ratio compares figures measured side by side in this one run (interleaved
 rounds), since the machine is shared and absolute times drift.
@@ -175,8 +175,16 @@ def sizes() -> list[str]:
     return rows
 
 
+def video_results() -> list[str]:
+    """The video results handler's throughput and memory (logs and metrics to /dev/null)."""
+    from bench.video import video
+
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        return video()
+
+
 def main() -> None:
-    sections = [cold_start(), overhead(), sizes(), offline()]
+    sections = [cold_start(), overhead(), video_results(), sizes(), offline()]
     report = "\n\n".join("\n".join(section) for section in sections) + "\n"
     print(report)
     out = ROOT / "out"
