@@ -110,7 +110,7 @@ def _overhead() -> list[str]:
     in_memory = load_handler("analyze_media")
     settings = ImageAnalysisSettings.from_env()
     memory_analyzer = s3_analyzer(settings, ports=memory_ports())
-    setattr(in_memory, "_analyzer", lambda _settings: memory_analyzer)  # noqa: B010
+    setattr(in_memory, "_analyzer", lambda _settings, _video: memory_analyzer)  # noqa: B010
     os.environ["POWERTOOLS_IDEMPOTENCY_DISABLED"] = "true"
     memory_row = per_record(
         "handler + use case, in-memory ports, no idempotency (AWS excluded)",

@@ -852,3 +852,14 @@ def test_the_results_handler_dead_letters_a_message_for_an_unknown_job(
         "detail": f"no job recorded for {JOB_ID}",
         "message": message,
     }
+
+
+def test_the_media_function_may_make_every_call_a_video_start_makes(
+    video_stack: VideoStack, aws_calls: set[str]
+) -> None:
+    aws_calls.clear()
+
+    started_label_job(video_stack)
+
+    assert {"rekognition:StartLabelDetection", "dynamodb:PutItem"} <= aws_calls
+    assert aws_calls <= granted_actions("AnalyzeMediaFunction")

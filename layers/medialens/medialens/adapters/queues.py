@@ -21,8 +21,9 @@ class SqsOutbox:
 
     def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
         self._queue_url = queue_url
-        self._client = client or sqs_client()
+        self._client = client
 
     def send(self, body: str) -> None:
-        """Send one message."""
-        self._client.send_message(QueueUrl=self._queue_url, MessageBody=body)
+        """Send one message (the shared client is made on first use)."""
+        client = self._client or sqs_client()
+        client.send_message(QueueUrl=self._queue_url, MessageBody=body)

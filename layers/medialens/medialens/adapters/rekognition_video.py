@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -50,8 +51,18 @@ class RekognitionVideoAdapter:
         start_client: RekognitionClient | None = None,
         client: RekognitionClient | None = None,
     ) -> None:
-        self._start_client = start_client or rekognition_start_client()
-        self._client = client or rekognition_client()
+        self._given_start_client = start_client
+        self._given_client = client
+
+    # Made on first use: the S3 entry point wires these ports for every drop, and most
+    # drops are images, which should not pay for video clients at cold start.
+    @cached_property
+    def _start_client(self) -> RekognitionClient:
+        return self._given_start_client or rekognition_start_client()
+
+    @cached_property
+    def _client(self) -> RekognitionClient:
+        return self._given_client or rekognition_client()
 
     def start(
         self, job: VideoJob, *, topic_arn: str, role_arn: str, options: Mapping[str, Any]
