@@ -177,9 +177,15 @@ def sizes() -> list[str]:
 
 def video_results() -> list[str]:
     """The video results handler's throughput and memory (logs and metrics to /dev/null)."""
+    import logging
+
     from bench.video import video
 
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        # Powertools' handler keeps the stream it was made with (an earlier, closed sink).
+        for handler in logging.getLogger("medialens").handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.stream = sink
         return video()
 
 

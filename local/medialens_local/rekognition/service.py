@@ -8,7 +8,7 @@ from medialens_local.rekognition.collections import FaceCollections
 from medialens_local.rekognition.engines.faces import MODEL_VERSION as FACE_MODEL
 from medialens_local.rekognition.engines.faces import Face, describe, face_engine
 from medialens_local.rekognition.engines.labels import MODEL_VERSION as LABEL_MODEL
-from medialens_local.rekognition.engines.labels import label_engine
+from medialens_local.rekognition.engines.labels import Prediction, label_engine
 from medialens_local.rekognition.engines.moderation import LABEL as EXPLICIT
 from medialens_local.rekognition.engines.moderation import MODEL_VERSION as MODERATION_MODEL
 from medialens_local.rekognition.engines.moderation import moderation_engine
@@ -32,6 +32,18 @@ def _geometry(piece: TextPiece, image: LoadedImage) -> dict[str, Any]:
     return {
         "BoundingBox": bounding_box(min(xs), min(ys), max(xs), max(ys), image),
         "Polygon": [{"X": x / image.width, "Y": y / image.height} for x, y in piece.corners],
+    }
+
+
+def label_document(prediction: Prediction) -> dict[str, Any]:
+    """Shape a local prediction as Rekognition's ``Label``."""
+    return {
+        "Name": prediction.name,
+        "Confidence": prediction.confidence,
+        "Instances": [],
+        "Parents": [{"Name": parent} for parent in prediction.parents],
+        "Aliases": [],
+        "Categories": [{"Name": prediction.category}],
     }
 
 
@@ -69,15 +81,8 @@ class LocalRekognition:
         min_confidence = float(request.get("MinConfidence", 55.0))
         response: dict[str, Any] = {"LabelModelVersion": LABEL_MODEL}
         if "GENERAL_LABELS" in features:
-            labels: list[dict[str, Any]] = [
-                {
-                    "Name": p.name,
-                    "Confidence": p.confidence,
-                    "Instances": [],
-                    "Parents": [{"Name": parent} for parent in p.parents],
-                    "Aliases": [],
-                    "Categories": [{"Name": p.category}],
-                }
+            labels = [
+                label_document(p)
                 for p in label_engine().predict(image.pixels, min_confidence=min_confidence)
             ]
             faces = face_engine().faces(image.pixels)

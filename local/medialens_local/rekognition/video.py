@@ -34,6 +34,7 @@ from medialens_local.rekognition.engines.text import MODEL_VERSION as TEXT_MODEL
 from medialens_local.rekognition.engines.text import TextPiece, text_engine
 from medialens_local.rekognition.images import LoadedImage, ObjectReader, bounding_box
 from medialens_local.rekognition.protocol import Operation, RekognitionError
+from medialens_local.rekognition.service import label_document
 
 MAX_RESULTS = 1000
 SAMPLES_PER_SECOND = 2.0
@@ -322,17 +323,7 @@ class LocalVideo:
                 for prediction in label_engine().predict(
                     frame.pixels, min_confidence=min_confidence
                 ):
-                    yield {
-                        "Timestamp": frame.timestamp_ms,
-                        "Label": {
-                            "Name": prediction.name,
-                            "Confidence": prediction.confidence,
-                            "Instances": [],
-                            "Parents": [{"Name": parent} for parent in prediction.parents],
-                            "Aliases": [],
-                            "Categories": [{"Name": prediction.category}],
-                        },
-                    }
+                    yield {"Timestamp": frame.timestamp_ms, "Label": label_document(prediction)}
         elif job.api == "TextDetection":
             job.extra = {"TextModelVersion": TEXT_MODEL}
             for frame in frames:

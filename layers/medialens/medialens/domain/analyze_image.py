@@ -205,15 +205,8 @@ def analyze_s3_object(
     if reason is not None:
         return _ignore(media.media_id, reason)
 
-    location = CatalogLocation(
-        media_id=media.media_id,
-        result_bucket=settings.results_bucket,
-        result_key=f"{settings.results_prefix}{media.key}.json",
-        source_bucket=media.bucket,
-        source_key=media.key,
-        version_id=media.version_id,
-        etag=media.etag,
-        sequencer=sequencer_order(media.sequencer) if media.sequencer else None,
+    location = CatalogLocation.for_object(
+        media, settings.results_bucket, f"{settings.results_prefix}{media.key}.json"
     )
     try:
         try:

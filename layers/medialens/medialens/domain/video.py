@@ -26,7 +26,7 @@ from medialens.errors import (
 )
 from medialens.models.analysis import normalize_word
 from medialens.models.catalog import CatalogLocation
-from medialens.models.media import MediaObject, sequencer_order
+from medialens.models.media import MediaObject
 from medialens.models.video import (
     MAX_STORED_VIDEO_BYTES,
     Continuation,
@@ -112,15 +112,8 @@ def start_video_jobs(
             "too_large", f"{media.size} bytes is over Rekognition Video's 10 GB limit"
         )
     apis = [video_api(name) for name in settings.enabled_apis]
-    location = CatalogLocation(
-        media_id=media.media_id,
-        result_bucket=settings.results_bucket,
-        result_key=f"{settings.results_prefix}{media.key}/",
-        source_bucket=media.bucket,
-        source_key=media.key,
-        version_id=media.version_id,
-        etag=media.etag,
-        sequencer=sequencer_order(media.sequencer) if media.sequencer else None,
+    location = CatalogLocation.for_object(
+        media, settings.results_bucket, f"{settings.results_prefix}{media.key}/"
     )
     jobs = [VideoJob.for_media(media, api, now) for api in apis]
     recorded = {job.api.name for job in jobs if ports.jobs.get(job.token) is not None}

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from medialens.models.media import MediaObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +37,19 @@ class CatalogLocation:
     etag: str | None = None
     name: str | None = None
     sequencer: str | None = None
+
+    @classmethod
+    def for_object(cls, media: MediaObject, result_bucket: str, result_key: str) -> CatalogLocation:
+        """Locate a dropped S3 object version, with its results at ``result_key``."""
+        from medialens.models.media import sequencer_order
+
+        return cls(
+            media_id=media.media_id,
+            result_bucket=result_bucket,
+            result_key=result_key,
+            source_bucket=media.bucket,
+            source_key=media.key,
+            version_id=media.version_id,
+            etag=media.etag,
+            sequencer=sequencer_order(media.sequencer) if media.sequencer else None,
+        )
