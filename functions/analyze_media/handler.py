@@ -13,12 +13,12 @@ from medialens.config import ImageAnalysisSettings, VideoSettings
 from medialens.domain.analyze_image import summarize
 from medialens.models.media import MediaObject
 from medialens.observability import logger, metrics, tracer
-from medialens.wiring import S3Analyzer, s3_analyzer, video_ports
+from medialens.wiring import S3Analyzer, s3_analyzer
 
 
 @cache
 def _analyzer(settings: ImageAnalysisSettings, video: VideoSettings) -> S3Analyzer:
-    return s3_analyzer(settings, video=(video, video_ports(video)))
+    return s3_analyzer(settings, video=video)
 
 
 @logger.inject_lambda_context(clear_state=True)

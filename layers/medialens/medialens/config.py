@@ -18,6 +18,9 @@ MAX_S3_IMAGE_BYTES = 15 * 1024 * 1024
 MAX_INLINE_IMAGE_BYTES = 5 * 1024 * 1024
 """Rekognition's limit for an image passed as raw bytes."""
 
+MAX_STORED_VIDEO_BYTES = 10 * 1024 * 1024 * 1024
+"""Rekognition Video's limit for a stored video."""
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 

@@ -10,10 +10,7 @@ from typing import TYPE_CHECKING, Any
 from medialens.adapters.alerts import SnsAlertPublisher
 from medialens.adapters.catalog import DynamoDBCatalog
 from medialens.adapters.idempotency import Idempotency
-from medialens.adapters.jobs import DynamoDBJobStore
-from medialens.adapters.queues import SqsOutbox
 from medialens.adapters.rekognition import RekognitionImageAdapter
-from medialens.adapters.rekognition_video import RekognitionVideoAdapter
 from medialens.adapters.s3_store import S3MediaStore
 from medialens.config import ImageAnalysisSettings, VideoSettings
 from medialens.domain.analyze_image import (
@@ -22,11 +19,12 @@ from medialens.domain.analyze_image import (
     analyze_inline_request,
     analyze_s3_object,
 )
-from medialens.domain.video import VideoPorts, start_video_analysis
 from medialens.models.media import MediaObject
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from medialens.domain.video import VideoPorts
 
 S3_IDEMPOTENCY_KEY = "[bucket, key, version_id, etag]"
 """An object version is analysed once, however often S3 delivers its event."""
@@ -79,6 +77,13 @@ def video_ports(settings: VideoSettings) -> VideoPorts:
     -------
     VideoPorts
     """
+    # Imported here: the S3 entry point loads this module for every drop, and the video
+    # side stays out of the images' cold start until a video arrives.
+    from medialens.adapters.jobs import DynamoDBJobStore
+    from medialens.adapters.queues import SqsOutbox
+    from medialens.adapters.rekognition_video import RekognitionVideoAdapter
+    from medialens.domain.video import VideoPorts
+
     return VideoPorts(
         recognizer=RekognitionVideoAdapter(),
         jobs=DynamoDBJobStore(settings.jobs_table),
@@ -92,7 +97,7 @@ def video_ports(settings: VideoSettings) -> VideoPorts:
 def s3_analyzer(
     settings: ImageAnalysisSettings,
     ports: ImagePorts | None = None,
-    video: tuple[VideoSettings, VideoPorts] | None = None,
+    video: VideoSettings | None = None,
 ) -> S3Analyzer:
     """Wire :func:`analyze_s3_object` to its ports behind DynamoDB idempotency.
 
@@ -101,7 +106,7 @@ def s3_analyzer(
     settings : ImageAnalysisSettings
     ports : ImagePorts, optional
         Defaults to :func:`image_ports`.
-    video : tuple[VideoSettings, VideoPorts], optional
+    video : VideoSettings, optional
         Where videos go; without it, videos are rejected as an unsupported format.
 
     Returns
@@ -109,16 +114,30 @@ def s3_analyzer(
     S3Analyzer
     """
     wired = ports or image_ports(settings)
-    videos = None
-    if video is not None:
-        video_settings, wired_video = video
-        videos = functools.partial(start_video_analysis, ports=wired_video, settings=video_settings)
+    videos = _video_starter(video) if video is not None else None
 
     def analyze(media: MediaObject) -> dict[str, Any]:
         return analyze_s3_object(media, ports=wired, settings=settings, videos=videos).to_dict()
 
     idempotency = Idempotency(settings.idempotency_table, key_jmespath=S3_IDEMPOTENCY_KEY)
     return S3Analyzer(idempotency=idempotency, run=idempotency.wrap(analyze, data_argument="media"))
+
+
+def _video_starter(settings: VideoSettings) -> Callable[[MediaObject, str], AnalysisOutcome]:
+    """Start a video's jobs; the video side is imported and wired on the first video."""
+
+    @functools.cache
+    def wired() -> Callable[[MediaObject, str], AnalysisOutcome]:
+        from medialens.domain.video import start_video_analysis
+
+        return functools.partial(
+            start_video_analysis, ports=video_ports(settings), settings=settings
+        )
+
+    def start(media: MediaObject, now: str) -> AnalysisOutcome:
+        return wired()(media, now)
+
+    return start
 
 
 def inline_analyzer(

@@ -8,7 +8,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from medialens.config import MAX_INLINE_IMAGE_BYTES, MAX_S3_IMAGE_BYTES, ImageAnalysisSettings
+from medialens.config import (
+    MAX_INLINE_IMAGE_BYTES,
+    MAX_S3_IMAGE_BYTES,
+    MAX_STORED_VIDEO_BYTES,
+    ImageAnalysisSettings,
+)
 from medialens.domain.faces import index_reference_faces, person_id_for, search_every_face
 from medialens.domain.image_format import SNIFF_BYTES, check_image_format, check_size, is_video
 from medialens.domain.ports import AlertPublisher, Catalog, ImageRecognizer, MediaStore
@@ -33,7 +38,6 @@ from medialens.models.media import (
     S3ImageRef,
     sequencer_order,
 )
-from medialens.models.video import MAX_STORED_VIDEO_BYTES
 from medialens.observability import MetricUnit, logger, metrics
 
 MAX_KEY_BYTES = 1000

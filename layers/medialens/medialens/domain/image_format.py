@@ -5,10 +5,12 @@ from __future__ import annotations
 import filetype
 
 from medialens.errors import RejectedMediaError
-from medialens.models.video import VIDEO_MIME_TYPES
 
 SUPPORTED_MIME_TYPES = frozenset({"image/jpeg", "image/png"})
 """The only image formats Rekognition's image APIs accept."""
+
+VIDEO_MIME_TYPES = frozenset({"video/mp4", "video/quicktime"})
+"""Containers Rekognition Video accepts (MP4 and MOV, H.264 inside)."""
 
 SNIFF_BYTES = 8192
 """How many leading bytes the format check reads (the signature depth of ``filetype``)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from medialens.config import VideoSettings
+from medialens.config import MAX_STORED_VIDEO_BYTES, VideoSettings
 from medialens.domain.analyze_image import AnalysisOutcome, OutcomeStatus
 from medialens.domain.ports import JobStore, MediaStore, Outbox, VideoCatalog, VideoRecognizer
 from medialens.errors import (
@@ -28,7 +28,6 @@ from medialens.models.analysis import normalize_word
 from medialens.models.catalog import CatalogLocation
 from medialens.models.media import MediaObject
 from medialens.models.video import (
-    MAX_STORED_VIDEO_BYTES,
     Continuation,
     JobNotification,
     JobState,

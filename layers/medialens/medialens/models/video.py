@@ -12,12 +12,6 @@ from typing import Any
 from medialens.errors import MalformedNotificationError
 from medialens.models.media import MediaObject
 
-MAX_STORED_VIDEO_BYTES = 10 * 1024 * 1024 * 1024
-"""Rekognition Video's limit for a stored video."""
-
-VIDEO_MIME_TYPES = frozenset({"video/mp4", "video/quicktime"})
-"""Containers Rekognition Video accepts (MP4 and MOV, H.264 inside)."""
-
 
 @dataclass(frozen=True, slots=True)
 class VideoApi:
