@@ -138,7 +138,9 @@ class CountingCatalog:
     def start_video(self, location: CatalogLocation, apis: Sequence[str], now: str) -> None:
         return None
 
-    def record_job_state(self, media_id: str, api: str, state: JobState, now: str) -> MediaStatus:
+    def record_job_state(
+        self, media_id: str, api: str, state: JobState, now: str, *, version_id: str | None
+    ) -> MediaStatus:
         return MediaStatus.ANALYSED
 
     def add_video_terms(self, media_id: str, terms: Sequence[VideoTerm], now: str) -> None:
@@ -160,7 +162,7 @@ class NullJobs:
     def get(self, token: str) -> VideoJob | None:
         return None
 
-    def save(self, job: VideoJob) -> None:
+    def save(self, job: VideoJob, *, previous: VideoJob | None = None) -> None:
         return None
 
     def open_jobs(self, state: JobState, *, since_before: str | None, limit: int) -> list[VideoJob]:
@@ -207,9 +209,9 @@ def collect(client: Any) -> int:
     items = {"count": 0}
     original = ports.jobs.save
 
-    def saved(job: VideoJob) -> None:
+    def saved(job: VideoJob, *, previous: VideoJob | None = None) -> None:
         items["count"] = job.items
-        original(job)
+        original(job, previous=previous)
 
     ports.jobs.save = saved  # type: ignore[method-assign]
     collect_results(

@@ -567,9 +567,9 @@ def test_the_video_status_follows_its_jobs_to_the_last(
     )
 
     states = [
-        catalog.record_job_state(KEY, "LABEL_DETECTION", JobState.SUCCEEDED, NOW),
-        catalog.record_job_state(KEY, "TEXT_DETECTION", JobState.SUCCEEDED, NOW),
-        catalog.record_job_state(KEY, "CONTENT_MODERATION", last, NOW),
+        catalog.record_job_state(KEY, "LABEL_DETECTION", JobState.SUCCEEDED, NOW, version_id=None),
+        catalog.record_job_state(KEY, "TEXT_DETECTION", JobState.SUCCEEDED, NOW, version_id=None),
+        catalog.record_job_state(KEY, "CONTENT_MODERATION", last, NOW, version_id=None),
     ]
 
     assert states == [MediaStatus.IN_PROGRESS, MediaStatus.IN_PROGRESS, status]

@@ -134,4 +134,4 @@ def test_the_sweeper_finds_nothing_left_to_do(video_run: VideoRun) -> None:
     delivery = video_run.router.invoke("VideoSweeperFunction", scheduled)
 
     assert delivery.error is None
-    assert delivery.response == {"timed_out": 0, "restarted": 0, "unparked": 0}
+    assert delivery.response == {"timed_out": 0, "restarted": 0, "unparked": 0, "errors": 0}

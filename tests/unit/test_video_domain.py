@@ -22,7 +22,13 @@ from medialens.domain.video import (
     start_video_jobs,
     sweep,
 )
-from medialens.errors import PaginationExpiredError, QuotaExceededError, RejectedMediaError
+from medialens.errors import (
+    PaginationExpiredError,
+    QuotaExceededError,
+    RejectedMediaError,
+    StaleJobError,
+    SupersededError,
+)
 from medialens.models.catalog import CatalogLocation
 from medialens.models.media import MediaObject
 from medialens.models.video import (
@@ -134,7 +140,15 @@ class FakeJobStore:
     def get(self, token: str) -> VideoJob | None:
         return self.jobs.get(token)
 
-    def save(self, job: VideoJob) -> None:
+    def save(self, job: VideoJob, *, previous: VideoJob | None = None) -> None:
+        stored = self.jobs.get(job.token)
+        if previous is not None:
+
+            def seen(j: VideoJob) -> tuple[object, ...]:
+                return (j.state, j.collecting_since, j.next_token)
+
+            if stored is None or seen(stored) != seen(previous):
+                raise StaleJobError(job.token)
         self.jobs[job.token] = job
 
     def open_jobs(self, state: JobState, *, since_before: str | None, limit: int) -> list[VideoJob]:
@@ -173,9 +187,17 @@ class FakeCatalog:
             location, dict.fromkeys(apis, JobState.STARTING.value)
         )
 
-    def record_job_state(self, media_id: str, api: str, state: JobState, now: str) -> MediaStatus:
+    def record_job_state(
+        self, media_id: str, api: str, state: JobState, now: str, *, version_id: str | None
+    ) -> MediaStatus:
         if self.failures:
             raise self.failures.pop(0)
+        entry = self.videos.get(media_id)
+        if entry is None or (
+            None not in (version_id, entry.location.version_id)
+            and (version_id != entry.location.version_id)
+        ):
+            raise SupersededError(media_id)
         entry = self.videos[media_id]
         entry.jobs[api] = state.value
         status = overall_status(entry.jobs)
@@ -1096,3 +1118,122 @@ def test_segments_give_no_terms() -> None:
     segment = {"Type": "SHOT", "StartTimestampMillis": 0, "EndTimestampMillis": 4_000}
 
     assert page_terms(video_api("SEGMENT_DETECTION"), [segment]) == []
+
+
+# ------------------------------------------------------- concurrent and crashed invocations
+
+
+def test_a_hand_over_whose_invocation_crashed_resumes_from_the_last_saved_page(
+    pipeline: Pipeline,
+) -> None:
+    media = clip()
+    pipeline.drop(media)
+    job = pipeline.job(media, "LABEL_DETECTION")
+    pipeline.recognizer.results[job.token] = [[label(ms, "Dog", 90.0)] for ms in (0, 1, 2, 3)]
+    pipeline.remaining = 0
+    pipeline.complete(job)
+    [message] = pipeline.continuations.messages
+    pipeline.remaining = 60_000
+    job_id = pipeline.recognizer.job_ids[job.token]
+    pipeline.recognizer.expired[f"{job_id}:3"] = 2  # page three fails twice in one invocation
+
+    with pytest.raises(PaginationExpiredError):
+        pipeline.resume(message)  # the consumer dies; SQS will deliver the message again
+    pipeline.recognizer.expired.clear()
+
+    assert pipeline.resume(message) == "collected"
+    assert pipeline.jobs.jobs[job.token].state is JobState.SUCCEEDED
+    assert pipeline.jobs.jobs[job.token].pages == 4
+    assert pipeline.dead_letters.messages == []
+
+
+def test_a_duplicate_completion_during_a_live_collection_does_not_start_a_second_one(
+    pipeline: Pipeline,
+) -> None:
+    media = clip()
+    pipeline.drop(media)
+    job = pipeline.job(media, "LABEL_DETECTION")
+    pipeline.recognizer.results[job.token] = [[label(ms, "Dog", 90.0)] for ms in (0, 1, 2)]
+    pipeline.remaining = 0
+    job_id = pipeline.recognizer.finish(job.token)
+    message = completion(job, job_id)
+    assert pipeline.notify(message) == "continued"
+    reads = len(pipeline.recognizer.reads)
+
+    assert pipeline.notify(message) == "duplicate"  # SNS delivered it twice
+
+    assert len(pipeline.recognizer.reads) == reads
+
+
+def test_a_collection_overtaken_by_the_sweeper_stops_without_overwriting_the_time_out(
+    pipeline: Pipeline,
+) -> None:
+    pipeline.settings = replace(SETTINGS, enabled_apis=("LABEL_DETECTION",))
+    media = clip()
+    pipeline.drop(media)
+    job = pipeline.job(media, "LABEL_DETECTION")
+    pipeline.recognizer.results[job.token] = [[label(ms, "Dog", 90.0)] for ms in (0, 1, 2)]
+    pipeline.remaining = 0
+    pipeline.complete(job)
+    [message] = pipeline.continuations.messages
+    pipeline.clock.advance(minutes=SETTINGS.job_timeout_minutes + 1)
+    assert pipeline.sweep()[0] == 1
+    pipeline.remaining = 60_000
+
+    assert pipeline.resume(message) == "duplicate"
+
+    assert pipeline.jobs.jobs[job.token].state is JobState.TIMED_OUT
+    assert pipeline.catalog.videos[media.media_id].jobs["LABEL_DETECTION"] == "TIMED_OUT"
+
+
+def test_two_invocations_cannot_claim_the_same_parked_job() -> None:
+    pipeline = Pipeline(FakeRecognizer(quota=1))
+    first, second = clip("uploads/a.mp4"), clip("uploads/b.mp4")
+    pipeline.settings = replace(SETTINGS, enabled_apis=("LABEL_DETECTION",))
+    pipeline.drop(first)
+    pipeline.drop(second)
+    parked = pipeline.job(second, "LABEL_DETECTION")
+    assert parked.state is JobState.PARKED
+    seen_by_other_invocation = pipeline.jobs.jobs[parked.token]
+    pipeline.recognizer.finish(pipeline.job(first, "LABEL_DETECTION").token)
+    assert pipeline.sweep()[2] == 1
+
+    with pytest.raises(StaleJobError):
+        pipeline.jobs.save(
+            seen_by_other_invocation.with_changes(state=JobState.STARTING),
+            previous=seen_by_other_invocation,
+        )
+    assert pipeline.jobs.jobs[parked.token].state is JobState.RUNNING
+
+
+def test_parking_does_not_count_towards_failing_a_job() -> None:
+    pipeline = Pipeline(FakeRecognizer(quota=0))
+    pipeline.settings = replace(SETTINGS, enabled_apis=("LABEL_DETECTION",))
+    media = clip()
+    pipeline.drop(media)
+    for _ in range(6):
+        pipeline.sweep()
+    job = pipeline.job(media, "LABEL_DETECTION")
+    pipeline.recognizer.failing[job.token] = RuntimeError("network down")
+
+    pipeline.sweep()
+
+    job = pipeline.job(media, "LABEL_DETECTION")
+    assert job.attempts >= 7
+    assert job.start_errors == 1
+    assert job.state is JobState.PARKED
+
+
+def test_one_job_whose_video_entry_is_gone_does_not_stop_the_sweep(pipeline: Pipeline) -> None:
+    first, second = clip("uploads/a.mp4"), clip("uploads/b.mp4")
+    pipeline.settings = replace(SETTINGS, enabled_apis=("LABEL_DETECTION",))
+    pipeline.drop(first)
+    pipeline.drop(second)
+    pipeline.catalog.failures.append(RuntimeError("throttled"))
+    pipeline.clock.advance(minutes=SETTINGS.job_timeout_minutes + 1)
+
+    timed_out, _, _ = pipeline.sweep()
+
+    assert timed_out == 1
+    states = {pipeline.job(m, "LABEL_DETECTION").state for m in (first, second)}
+    assert JobState.TIMED_OUT in states

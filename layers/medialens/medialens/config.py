@@ -216,6 +216,10 @@ class VideoSettings:
         Below this much invocation time left, collection hands over to a new invocation.
     job_timeout_minutes : int
         A started job without a completion message after this long is marked timed out.
+    collection_lease_s : int
+        A collection started this long ago is taken over by a redelivered message: no
+        invocation outlives the results function's timeout, so it must be at least that.
+        One that fails with an error gives the collection up at once.
     """
 
     catalog_table: str
@@ -238,6 +242,7 @@ class VideoSettings:
     job_timeout_minutes: int = 120
     sweep_batch: int = 20
     max_continuations: int = 1000
+    collection_lease_s: int = 310
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> VideoSettings:
@@ -282,4 +287,5 @@ class VideoSettings:
             min_remaining_ms=int(_number(env, "VIDEO_MIN_REMAINING_MS", 20_000, 0, 900_000)),
             job_timeout_minutes=int(_number(env, "VIDEO_JOB_TIMEOUT_MINUTES", 120, 1, 10_080)),
             sweep_batch=int(_number(env, "VIDEO_SWEEP_BATCH", 20, 1, 1000)),
+            collection_lease_s=int(_number(env, "VIDEO_COLLECTION_LEASE_S", 310, 60, 7200)),
         )

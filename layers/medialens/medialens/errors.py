@@ -58,3 +58,7 @@ class QuotaExceededError(MedialensError):
 
 class PaginationExpiredError(MedialensError):
     """Rekognition no longer accepts a saved NextToken; collection restarts from page one."""
+
+
+class StaleJobError(MedialensError):
+    """A job's record changed since it was read: another invocation moved it on."""

@@ -220,22 +220,38 @@ class DynamoDBCatalog:
             ]
         )
 
-    def record_job_state(self, media_id: str, api: str, state: JobState, now: str) -> MediaStatus:
+    def record_job_state(
+        self, media_id: str, api: str, state: JobState, now: str, *, version_id: str | None
+    ) -> MediaStatus:
         """Record one job's state; set the video's status once every job has ended.
 
         The status is written only when the update's own result shows every job ended,
-        so concurrent job ends can never move it back to in-progress.
+        so concurrent job ends can never move it back to in-progress. The write is
+        conditional on the video entry (and its version) still being this job's.
+
+        Raises
+        ------
+        SupersededError
+            When the entry is another version's, or no video's.
         """
         from medialens.models.video import MediaStatus, overall_status
 
-        response = self._table.update_item(
-            Key={"pk": media_pk(media_id), "sk": META},
-            UpdateExpression="SET jobs.#api = :state, updated_at = :now",
-            ConditionExpression=Attr("jobs").exists(),
-            ExpressionAttributeNames={"#api": api},
-            ExpressionAttributeValues={":state": state.value, ":now": now},
-            ReturnValues="ALL_NEW",
-        )
+        condition: Any = Attr("jobs").exists()
+        if version_id is not None:
+            condition &= Attr("version_id").eq(version_id)
+        try:
+            response = self._table.update_item(
+                Key={"pk": media_pk(media_id), "sk": META},
+                UpdateExpression="SET jobs.#api = :state, updated_at = :now",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#api": api},
+                ExpressionAttributeValues={":state": state.value, ":now": now},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise SupersededError(f"{media_id} now holds another version") from error
+            raise
         jobs: Mapping[str, Any] = response.get("Attributes", {}).get("jobs", {})  # type: ignore[assignment]
         status = overall_status({name: str(value) for name, value in jobs.items()})
         if status is not MediaStatus.IN_PROGRESS:

@@ -21,6 +21,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from medialens.adapters.aws import dynamodb_resource
+from medialens.errors import StaleJobError
 from medialens.models.video import JobState, VideoJob, video_api
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def job_item(job: VideoJob) -> dict[str, Any]:
         "attempts": job.attempts,
         "parked_since": job.parked_since,
         "collecting_since": job.collecting_since,
+        "start_errors": job.start_errors,
     }
     if job.state.is_open:
         fields["open_state"] = job.state.value
@@ -82,6 +84,7 @@ def job_from_item(item: dict[str, Any]) -> VideoJob:
         attempts=int(item.get("attempts", 0)),
         parked_since=text("parked_since"),
         collecting_since=text("collecting_since"),
+        start_errors=int(item.get("start_errors", 0)),
     )
 
 
@@ -113,9 +116,35 @@ class DynamoDBJobStore:
         item = self._table.get_item(Key={"token": token}, ConsistentRead=True).get("Item")
         return job_from_item(dict(item)) if item else None
 
-    def save(self, job: VideoJob) -> None:
-        """Overwrite the job's record."""
-        self._table.put_item(Item=job_item(job))
+    def save(self, job: VideoJob, *, previous: VideoJob | None = None) -> None:
+        """Overwrite the job's record; with ``previous``, only if it still reads so.
+
+        The record "still reads so" when its state, collection start and next token
+        are those of ``previous``: every writer reads, changes and writes back, and the
+        one that read an older record loses.
+
+        Raises
+        ------
+        StaleJobError
+            When the record no longer matches ``previous``.
+        """
+        if previous is None:
+            self._table.put_item(Item=job_item(job))
+            return
+        expected = {
+            "state": previous.state.value,
+            "collecting_since": previous.collecting_since,
+            "next_token": previous.next_token,
+        }
+        condition: Any = Attr("token").exists()
+        for name, value in expected.items():
+            condition &= Attr(name).not_exists() if value is None else Attr(name).eq(value)
+        try:
+            self._table.put_item(Item=job_item(job), ConditionExpression=condition)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise StaleJobError(f"job {job.token} changed since it was read") from error
+            raise
 
     def open_jobs(self, state: JobState, *, since_before: str | None, limit: int) -> list[VideoJob]:
         """Jobs in ``state``, oldest first, optionally only those open since before a time."""

@@ -165,8 +165,12 @@ class JobStore(Protocol):
         """Read the job recorded under ``token``."""
         ...
 
-    def save(self, job: VideoJob) -> None:
-        """Overwrite the job's record (and its place in the open-jobs index)."""
+    def save(self, job: VideoJob, *, previous: VideoJob | None = None) -> None:
+        """Overwrite the job's record (and its place in the open-jobs index).
+
+        With ``previous``, only if the record still matches it (state, collection start,
+        next token); otherwise raise ``StaleJobError``.
+        """
         ...
 
     def open_jobs(self, state: JobState, *, since_before: str | None, limit: int) -> list[VideoJob]:
@@ -181,8 +185,14 @@ class VideoCatalog(Protocol):
         """Replace the media item's entries with an in-progress video (same superseding rule)."""
         ...
 
-    def record_job_state(self, media_id: str, api: str, state: JobState, now: str) -> MediaStatus:
-        """Record one job's state on the video; return the video's overall status."""
+    def record_job_state(
+        self, media_id: str, api: str, state: JobState, now: str, *, version_id: str | None
+    ) -> MediaStatus:
+        """Record one job's state on the video; return the video's overall status.
+
+        Raises ``SupersededError`` when the catalog holds another version of the media
+        item (or no video entry at all).
+        """
         ...
 
     def add_video_terms(self, media_id: str, terms: Sequence[VideoTerm], now: str) -> None:

@@ -9,6 +9,7 @@ time runs short. Jobs that meet the concurrent-job quota wait in the backlog
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from medialens.errors import (
     PaginationExpiredError,
     QuotaExceededError,
     RejectedMediaError,
+    StaleJobError,
+    SupersededError,
 )
 from medialens.models.analysis import normalize_word
 from medialens.models.catalog import CatalogLocation
@@ -168,12 +171,16 @@ def start_video_analysis(
 
 
 def try_start(job: VideoJob, *, ports: VideoPorts, settings: VideoSettings, now: str) -> VideoJob:
-    """Ask Rekognition to start ``job``; park it when the quota is full.
+    """Ask Rekognition to start ``job`` (as read from the table); park it when the quota is full.
+
+    Every save is conditional on the record still being as read: when another
+    invocation moved the job meanwhile, its outcome stands and the job is returned as
+    the table now holds it.
 
     Returns
     -------
     VideoJob
-        The job as recorded afterwards: RUNNING, PARKED or FAILED.
+        The job as recorded afterwards: RUNNING, PARKED or FAILED (or another invocation's).
     """
     attempt = job.with_changes(attempts=job.attempts + 1)
     try:
@@ -184,10 +191,11 @@ def try_start(job: VideoJob, *, ports: VideoPorts, settings: VideoSettings, now:
             options=start_options(job.api, settings),
         )
     except QuotaExceededError as error:
-        parked = attempt.with_changes(state=JobState.PARKED, error=str(error))
-        if job.state is not JobState.PARKED:
-            parked = parked.with_changes(parked_since=now)
-        ports.jobs.save(parked)
+        parked = attempt.with_changes(
+            state=JobState.PARKED, error=str(error), parked_since=job.parked_since or now
+        )
+        if not _save(ports, parked, previous=job):
+            return ports.jobs.get(job.token) or job
         logger.info("Video job parked", token=job.token, api=job.api.name, reason=str(error))
         metrics.add_metric(name="VideoJobParked", unit=MetricUnit.Count, value=1)
         return parked
@@ -198,24 +206,56 @@ def try_start(job: VideoJob, *, ports: VideoPorts, settings: VideoSettings, now:
             ports=ports,
             now=now,
             error=f"{rejection.reason}: {rejection.detail}",
+            previous=job,
         )
     running = attempt.with_changes(
         state=JobState.RUNNING, job_id=job_id, started_at=now, error=None
     )
-    ports.jobs.save(running)
+    if not _save(ports, running, previous=job):
+        return ports.jobs.get(job.token) or job
     metrics.add_metric(name="VideoJobStarted", unit=MetricUnit.Count, value=1)
     return running
 
 
+def _save(ports: VideoPorts, job: VideoJob, *, previous: VideoJob) -> bool:
+    """Save ``job`` if its record is still ``previous``; ``False`` when another invocation won."""
+    try:
+        ports.jobs.save(job, previous=previous)
+    except StaleJobError:
+        logger.info("Video job moved on elsewhere", token=job.token, wanted=job.state.value)
+        return False
+    return True
+
+
 def finish_job(
-    job: VideoJob, state: JobState, *, ports: VideoPorts, now: str, error: str | None = None
+    job: VideoJob,
+    state: JobState,
+    *,
+    ports: VideoPorts,
+    now: str,
+    previous: VideoJob,
+    error: str | None = None,
 ) -> VideoJob:
-    """Record a job's end, on the job and on its video; log and count failures."""
+    """Record a job's end, on the job and then on its video; log and count failures.
+
+    The job is saved first, conditionally, so two invocations ending the same job (a
+    collection and the sweeper's time-out) cannot both write the video. If the video's
+    write then fails, a redelivered message finds the job ended and repairs the video
+    (:func:`repair_video`).
+    """
     finished = job.with_changes(state=state, finished_at=now, error=error, next_token=None)
-    # The video first: if this write fails, the job is still open, so Lambda's retry of
-    # the same message does the whole end again instead of calling it a duplicate.
-    status = ports.catalog.record_job_state(job.media_id, job.api.name, state, now)
-    ports.jobs.save(finished)
+    if not _save(ports, finished, previous=previous):
+        return ports.jobs.get(job.token) or finished
+    try:
+        status = ports.catalog.record_job_state(
+            job.media_id, job.api.name, state, now, version_id=job.version_id
+        )
+    except SupersededError:
+        superseded = finished.with_changes(state=JobState.SUPERSEDED)
+        ports.jobs.save(superseded, previous=finished)
+        logger.info("Video job superseded", token=job.token, media_id=job.media_id)
+        metrics.add_metric(name="VideoJobSuperseded", unit=MetricUnit.Count, value=1)
+        return superseded
     if state is JobState.SUCCEEDED:
         metrics.add_metric(name="VideoJobSucceeded", unit=MetricUnit.Count, value=1)
         logger.info(
@@ -241,6 +281,16 @@ def finish_job(
     return finished
 
 
+def repair_video(job: VideoJob, *, ports: VideoPorts) -> None:
+    """Write an ended job's state on its video again (idempotent; heals a failed write)."""
+    if job.state is JobState.SUPERSEDED or job.finished_at is None:
+        return
+    with contextlib.suppress(SupersededError):
+        ports.catalog.record_job_state(
+            job.media_id, job.api.name, job.state, job.finished_at, version_id=job.version_id
+        )
+
+
 def is_superseded(job: VideoJob, ports: VideoPorts) -> bool:
     """Whether a newer version of the job's video has replaced it in the catalog."""
     current = ports.catalog.current_version(job.media_id)
@@ -249,11 +299,22 @@ def is_superseded(job: VideoJob, ports: VideoPorts) -> bool:
 
 def drop_superseded(job: VideoJob, *, ports: VideoPorts, settings: VideoSettings, now: str) -> str:
     """End a job whose video was replaced: its results would describe the wrong version."""
-    ports.jobs.save(job.with_changes(state=JobState.SUPERSEDED, finished_at=now, next_token=None))
+    superseded = job.with_changes(state=JobState.SUPERSEDED, finished_at=now, next_token=None)
+    if not _save(ports, superseded, previous=job):
+        return "duplicate"
     logger.info("Video job superseded", token=job.token, media_id=job.media_id)
     metrics.add_metric(name="VideoJobSuperseded", unit=MetricUnit.Count, value=1)
     start_parked(ports=ports, settings=settings, now=now, limit=1)
     return "superseded"
+
+
+def _lease_expired(job: VideoJob, now: str, settings: VideoSettings) -> bool:
+    """Whether a collection has been silent long enough for another invocation to take over."""
+    since = job.collecting_since
+    if since is None:
+        return True
+    silent = datetime.fromisoformat(now) - datetime.fromisoformat(since)
+    return silent >= timedelta(seconds=settings.collection_lease_s)
 
 
 def handle_notification(
@@ -267,7 +328,9 @@ def handle_notification(
     """Act on one SNS message from Rekognition Video.
 
     A malformed message, or one for a job this stack did not start, is parked in the
-    dead-letter queue with the reason (and counted), never retried.
+    dead-letter queue with the reason (and counted), never retried. A second delivery
+    of the same message is a no-op, unless the collection it started has been silent
+    for longer than ``settings.collection_lease_s`` (it crashed), which it then takes over.
 
     Returns
     -------
@@ -281,26 +344,30 @@ def handle_notification(
         return _dead_letter(ports, "malformed", str(error), text)
     job = ports.jobs.get(notification.job_tag) if notification.job_tag else None
     if job is None or job.job_id not in {None, notification.job_id}:
-        return _dead_letter(
-            ports, "unknown_job", f"no job recorded for {notification.job_id}", text
-        )
-    # COLLECTING is accepted too: Lambda retries the same message after a collection
-    # that crashed part-way, and the collection's writes are idempotent.
+        detail = f"no job recorded for {notification.job_id}"
+        return _dead_letter(ports, "unknown_job", detail, text)
+    now = clock()
     if not job.state.is_open:
+        repair_video(job, ports=ports)
         logger.info("Duplicate completion message", token=job.token, state=job.state.value)
         return "duplicate"
+    if job.state is JobState.COLLECTING and not _lease_expired(job, now, settings):
+        logger.info("Completion message while collecting", token=job.token)
+        return "duplicate"
+    read = job
     job = job.with_changes(job_id=notification.job_id)
     if is_superseded(job, ports):
-        return drop_superseded(job, ports=ports, settings=settings, now=clock())
+        return drop_superseded(job, ports=ports, settings=settings, now=now)
     if not notification.succeeded:
         detail = notification.message or f"Rekognition reported {notification.status}"
-        finish_job(job, JobState.FAILED, ports=ports, now=clock(), error=detail)
+        finish_job(job, JobState.FAILED, ports=ports, now=now, error=detail, previous=read)
         start_parked(ports=ports, settings=settings, now=clock(), limit=1)
         return "failed"
     collecting = job.with_changes(
-        state=JobState.COLLECTING, pages=0, items=0, collecting_since=clock()
+        state=JobState.COLLECTING, pages=0, items=0, next_token=None, collecting_since=now
     )
-    ports.jobs.save(collecting)
+    if not _save(ports, collecting, previous=read):
+        return "duplicate"
     return collect_results(
         collecting,
         start_token=None,
@@ -321,6 +388,11 @@ def resume_collection(
 ) -> str:
     """Continue a collection handed over by an earlier invocation.
 
+    The job's record, not the message, says where to continue. The message's own
+    hand-over is taken at once; an older message is taken only when the collection has
+    been given up (an error) or its lease has run out (a crash), and then resumes from
+    the last saved page.
+
     Returns
     -------
     str
@@ -331,16 +403,25 @@ def resume_collection(
     except MalformedNotificationError as error:
         return _dead_letter(ports, "malformed", str(error), text)
     job = ports.jobs.get(continuation.token)
-    if job is None or job.state is not JobState.COLLECTING:
-        return _dead_letter(ports, "unknown_job", "no collecting job for this continuation", text)
-    if job.next_token != continuation.next_token:
+    if job is None:
+        return _dead_letter(ports, "unknown_job", "no job for this continuation", text)
+    if job.state is not JobState.COLLECTING:
+        repair_video(job, ports=ports)
+        logger.info("Continuation for a job no longer collecting", token=job.token)
+        return "duplicate"
+    now = clock()
+    if continuation.next_token != job.next_token and not _lease_expired(job, now, settings):
+        # An older hand-over delivered again while the collection is alive and ahead.
         logger.info("Stale continuation", token=job.token)
         return "duplicate"
     if is_superseded(job, ports):
-        return drop_superseded(job, ports=ports, settings=settings, now=clock())
+        return drop_superseded(job, ports=ports, settings=settings, now=now)
+    taken = job.with_changes(collecting_since=now)
+    if not _save(ports, taken, previous=job):
+        return "duplicate"
     return collect_results(
-        job,
-        start_token=continuation.next_token,
+        taken,
+        start_token=job.next_token,
         ports=ports,
         settings=settings,
         remaining_ms=remaining_ms,
@@ -361,16 +442,50 @@ def collect_results(
 ) -> str:
     """Page through a succeeded job's results, writing each page before reading the next.
 
-    Memory holds one page at a time. When less than ``settings.min_remaining_ms`` is
-    left, the next page token is saved and handed to a new invocation through the
-    continuation queue. An expired token restarts the collection from page one; the
-    writes are idempotent (pages overwrite, term seconds are sets), so nothing counts twice.
+    ``job`` is the record this invocation owns (saved as COLLECTING with its
+    ``collecting_since``). Memory holds one page at a time. After each page the job is
+    saved conditionally: if another invocation took the collection over, or the sweeper
+    ended the job, this one stops. When less than ``settings.min_remaining_ms`` is left,
+    the collection is handed to a new invocation through the continuation queue. An
+    expired token restarts from page one; the writes are idempotent (pages overwrite,
+    term seconds are sets), so nothing counts twice.
 
     Returns
     -------
     str
-        ``collected`` or ``continued``.
+        ``collected``, ``continued``, ``superseded``, ``failed`` or ``duplicate``.
     """
+    owned = [job]
+    try:
+        return _collect_pages(
+            owned,
+            start_token=start_token,
+            ports=ports,
+            settings=settings,
+            remaining_ms=remaining_ms,
+            clock=clock,
+            hops=hops,
+        )
+    except BaseException:
+        # Give the collection up, so that Lambda's retry of the same message (a minute
+        # later, well inside the lease) takes it over instead of calling it a duplicate.
+        with contextlib.suppress(StaleJobError):
+            ports.jobs.save(owned[-1].with_changes(collecting_since=None), previous=owned[-1])
+        raise
+
+
+def _collect_pages(
+    owned: list[VideoJob],
+    *,
+    start_token: str | None,
+    ports: VideoPorts,
+    settings: VideoSettings,
+    remaining_ms: Callable[[], int],
+    clock: Callable[[], str],
+    hops: int,
+) -> str:
+    """Run the page loop of :func:`collect_results`; ``owned[-1]`` is the last saved record."""
+    job = owned[-1]
     next_token = start_token
     restarted = False
     while True:
@@ -387,11 +502,13 @@ def collect_results(
             next_token = None
             job = job.with_changes(pages=0, items=0)
             continue
+        now = clock()
+        if is_superseded(job, ports):
+            return drop_superseded(job, ports=ports, settings=settings, now=now)
         number = job.pages + 1
         ports.store.put_json(
             settings.results_bucket, page_key(job, settings.results_prefix, number), page.document
         )
-        now = clock()
         terms = page_terms(job.api, page.items)
         if terms:
             ports.catalog.add_video_terms(job.media_id, terms, now)
@@ -399,17 +516,20 @@ def collect_results(
             term.confidence >= settings.moderation_flag_threshold for term in terms
         ):
             ports.catalog.flag(job.media_id, now)
-        job = job.with_changes(pages=number, items=job.items + len(page.items))
+        done = job.with_changes(pages=number, items=job.items + len(page.items))
         if page.next_token is None:
-            finish_job(job, JobState.SUCCEEDED, ports=ports, now=now)
+            finish_job(done, JobState.SUCCEEDED, ports=ports, now=now, previous=job)
             start_parked(ports=ports, settings=settings, now=now, limit=1)
             return "collected"
-        next_token = page.next_token
-        job = job.with_changes(next_token=next_token)
-        ports.jobs.save(job)
+        saved = done.with_changes(next_token=page.next_token)
+        if not _save(ports, saved, previous=job):
+            return "duplicate"
+        owned.append(saved)
+        job, next_token = saved, page.next_token
         if remaining_ms() < settings.min_remaining_ms:
             if hops + 1 > settings.max_continuations:
-                finish_job(job, JobState.FAILED, ports=ports, now=now, error="too many hand-overs")
+                error = "too many hand-overs"
+                finish_job(job, JobState.FAILED, ports=ports, now=now, error=error, previous=job)
                 start_parked(ports=ports, settings=settings, now=now, limit=1)
                 return "failed"
             ports.continuations.send(
@@ -481,15 +601,25 @@ def page_terms(api: VideoApi, items: Sequence[Mapping[str, Any]]) -> list[VideoT
 def start_parked(*, ports: VideoPorts, settings: VideoSettings, now: str, limit: int) -> int:
     """Start up to ``limit`` parked jobs, oldest first; stop at the first that parks again.
 
+    Each job is claimed first (PARKED -> STARTING, conditionally), so jobs ending at the
+    same moment start different parked jobs, not the same one.
+
     Returns
     -------
     int
         How many started.
     """
     started = 0
-    # A few extra candidates: one that Rekognition now refuses outright frees no slot.
+    # A few extra candidates: a claim lost to another invocation, or a job Rekognition
+    # now refuses outright, frees no slot.
     for job in ports.jobs.open_jobs(JobState.PARKED, since_before=None, limit=limit + 5):
-        state = _start_safely(job, ports=ports, settings=settings, now=now)
+        if is_superseded(job, ports):
+            drop_superseded(job, ports=ports, settings=settings, now=now)
+            continue
+        claimed = job.with_changes(state=JobState.STARTING)
+        if not _save(ports, claimed, previous=job):
+            continue
+        state = _start_safely(claimed, ports=ports, settings=settings, now=now)
         if state is JobState.PARKED:
             break
         started += state is JobState.RUNNING
@@ -498,8 +628,10 @@ def start_parked(*, ports: VideoPorts, settings: VideoSettings, now: str, limit:
     return started
 
 
-MAX_START_ATTEMPTS = 5
-"""A job whose start fails unexpectedly this often is failed (and alarmed), not retried."""
+MAX_START_ERRORS = 5
+"""A job whose start fails unexpectedly this often is failed (and alarmed), not retried.
+
+Parking is not an error: a job may park any number of times."""
 
 
 def _start_safely(
@@ -508,25 +640,22 @@ def _start_safely(
     """Start one job of a batch; an unexpected error is logged and counted, not raised.
 
     One job Rekognition will not start (a missing object, a changed setting) must not
-    stop the backlog behind it. After :data:`MAX_START_ATTEMPTS` the job is failed.
+    stop the backlog behind it. After :data:`MAX_START_ERRORS` the job is failed.
     """
     try:
         return try_start(job, ports=ports, settings=settings, now=now).state
     except Exception as error:  # noqa: BLE001 - isolated per job, logged and counted below
-        attempts = job.attempts + 1
-        logger.exception("Video job could not be started", token=job.token, attempts=attempts)
+        errors = job.start_errors + 1
+        logger.exception("Video job could not be started", token=job.token, errors=errors)
         metrics.add_metric(name="VideoJobStartErrors", unit=MetricUnit.Count, value=1)
         detail = f"{type(error).__name__}: {error}"
-        if attempts >= MAX_START_ATTEMPTS:
-            finish_job(
-                job.with_changes(attempts=attempts),
-                JobState.FAILED,
-                ports=ports,
-                now=now,
-                error=detail,
-            )
+        failed = job.with_changes(start_errors=errors)
+        if errors >= MAX_START_ERRORS:
+            finish_job(failed, JobState.FAILED, ports=ports, now=now, error=detail, previous=job)
             return JobState.FAILED
-        ports.jobs.save(job.with_changes(attempts=attempts, error=detail))
+        # A job claimed from the backlog goes back to its place in it.
+        back = JobState.PARKED if job.parked_since else job.state
+        _save(ports, failed.with_changes(error=detail, state=back), previous=job)
         return None
 
 
@@ -537,10 +666,14 @@ class SweepSummary:
     timed_out: int
     restarted: int
     unparked: int
+    errors: int = 0
 
 
 def sweep(*, ports: VideoPorts, settings: VideoSettings, now: str) -> SweepSummary:
     """Time out silent jobs, retry interrupted starts, and start parked jobs.
+
+    An error on one job is logged and counted (``VideoSweepErrors``) and the sweep goes
+    on with the others.
 
     Parameters
     ----------
@@ -557,21 +690,28 @@ def sweep(*, ports: VideoPorts, settings: VideoSettings, now: str) -> SweepSumma
     deadline = (moment - timedelta(minutes=settings.job_timeout_minutes)).isoformat(
         timespec="seconds"
     )
-    timed_out = 0
+    timed_out = errors = 0
     silent = {
         JobState.RUNNING: "no completion message",
         JobState.COLLECTING: "results not collected",
     }
     for state, what in silent.items():
         for job in ports.jobs.open_jobs(state, since_before=deadline, limit=settings.sweep_batch):
-            finish_job(
-                job,
-                JobState.TIMED_OUT,
-                ports=ports,
-                now=now,
-                error=f"{what} within {settings.job_timeout_minutes} minutes",
-            )
-            timed_out += 1
+            try:
+                ended = finish_job(
+                    job,
+                    JobState.TIMED_OUT,
+                    ports=ports,
+                    now=now,
+                    error=f"{what} within {settings.job_timeout_minutes} minutes",
+                    previous=job,
+                )
+            except Exception:  # noqa: BLE001 - one job must not stop the sweep
+                logger.exception("Video job could not be timed out", token=job.token)
+                metrics.add_metric(name="VideoSweepErrors", unit=MetricUnit.Count, value=1)
+                errors += 1
+                continue
+            timed_out += ended.state is JobState.TIMED_OUT
     stale = (moment - timedelta(minutes=STALE_START_MINUTES)).isoformat(timespec="seconds")
     restarted = 0
     for job in ports.jobs.open_jobs(
@@ -580,8 +720,16 @@ def sweep(*, ports: VideoPorts, settings: VideoSettings, now: str) -> SweepSumma
         if _start_safely(job, ports=ports, settings=settings, now=now) is JobState.RUNNING:
             restarted += 1
     unparked = start_parked(ports=ports, settings=settings, now=now, limit=settings.sweep_batch)
-    summary = SweepSummary(timed_out=timed_out, restarted=restarted, unparked=unparked)
-    logger.info("Video jobs swept", timed_out=timed_out, restarted=restarted, unparked=unparked)
+    summary = SweepSummary(
+        timed_out=timed_out, restarted=restarted, unparked=unparked, errors=errors
+    )
+    logger.info(
+        "Video jobs swept",
+        timed_out=timed_out,
+        restarted=restarted,
+        unparked=unparked,
+        errors=errors,
+    )
     return summary
 
 

@@ -163,6 +163,7 @@ class VideoJob:
     attempts: int = 0
     parked_since: str | None = None
     collecting_since: str | None = None
+    start_errors: int = 0
 
     @classmethod
     def for_media(cls, media: MediaObject, api: VideoApi, now: str) -> VideoJob:
