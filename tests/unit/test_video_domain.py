@@ -1237,3 +1237,25 @@ def test_one_job_whose_video_entry_is_gone_does_not_stop_the_sweep(pipeline: Pip
     assert timed_out == 1
     states = {pipeline.job(m, "LABEL_DETECTION").state for m in (first, second)}
     assert JobState.TIMED_OUT in states
+
+
+def test_a_drop_whose_start_is_overtaken_reports_the_other_invocations_outcome(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline.settings = replace(SETTINGS, enabled_apis=("LABEL_DETECTION",))
+    start = pipeline.recognizer.start
+
+    def overtaken(job: VideoJob, **options: Any) -> str:
+        job_id = start(job, **options)
+        # Meanwhile another invocation started the same job and its collection began.
+        pipeline.jobs.jobs[job.token] = job.with_changes(
+            state=JobState.COLLECTING, job_id=job_id, collecting_since="2026-11-27T10:00:00+00:00"
+        )
+        return job_id
+
+    monkeypatch.setattr(pipeline.recognizer, "start", overtaken)
+
+    summary = pipeline.drop(clip())
+
+    assert summary.started == ("LABEL_DETECTION",)
+    assert len(pipeline.recognizer.started) == 1

@@ -132,11 +132,16 @@ def start_video_jobs(
             duplicates.append(job.api.name)
             continue
         outcome = try_start(job, ports=ports, settings=settings, now=now)
+        # Another invocation may have moved the job on meanwhile; its state is reported.
         {
             JobState.RUNNING: started,
+            JobState.COLLECTING: started,
+            JobState.SUCCEEDED: started,
             JobState.PARKED: parked,
             JobState.FAILED: failed,
-        }[outcome.state].append(job.api.name)
+            JobState.TIMED_OUT: failed,
+            JobState.SUPERSEDED: failed,
+        }.get(outcome.state, duplicates).append(job.api.name)
     logger.info(
         "Video jobs started",
         media_id=media.media_id,
