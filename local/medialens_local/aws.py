@@ -111,6 +111,11 @@ class LocalAws:
         return self.resolver.ref(logical_id)
 
 
+def queue_arn(name: str) -> str:
+    """ARN of a queue in the stand-in's account and region."""
+    return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+
+
 def create_table(dynamodb: Any, resolver: Resolver, logical_id: str) -> str:
     """Create one of the template's tables, with its key schema and indexes; return its name."""
     properties = resolver.template["Resources"][logical_id]["Properties"]
@@ -153,7 +158,7 @@ def _create_messaging(aws: LocalAws) -> None:
         }
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         aws.resolver.refs[logical_id] = url
-        aws.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+        aws.resolver.attributes[(logical_id, "Arn")] = queue_arn(name)
         aws.resolver.attributes[(logical_id, "QueueName")] = name
     for logical_id, queue in queues.items():
         redrive = queue.get("Properties", {}).get("RedrivePolicy")
@@ -204,7 +209,7 @@ def _route_functions(aws: LocalAws) -> None:
         if s3_events:
             name = f"{aws.resolver.physical_name(logical_id)}-s3-events"
             route.event_queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
-            arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+            arn = queue_arn(name)
             for event in s3_events:
                 rules = event.get("Filter", {}).get("S3Key", {}).get("Rules", [])
                 configuration: dict[str, Any] = {
@@ -243,7 +248,7 @@ def _route_messages(aws: LocalAws, route: FunctionRoute, events: dict[str, Any])
             subscription = sns.subscribe(
                 TopicArn=aws.resolver.resolve(properties["Topic"]),
                 Protocol="sqs",
-                Endpoint=f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}",
+                Endpoint=queue_arn(name),
                 ReturnSubscriptionArn=True,
             )["SubscriptionArn"]
             route.topic_queue_urls[subscription] = url

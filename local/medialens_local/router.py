@@ -20,7 +20,6 @@ from typing import Any
 from medialens_local.aws import (
     ACCOUNT_ID,
     REGION,
-    FunctionRoute,
     LocalAws,
     QueueSource,
     handler_environment,
@@ -130,24 +129,27 @@ class Router:
         delivery = Delivery(function=logical_id, event=event, attempts=0)
         started = time.perf_counter()
         try:
-            return self._attempt(handler, route, delivery)
+            for _ in range(route.max_retries + 1):
+                if self._call(handler, delivery):
+                    return delivery
+            self._send_to_failure_destination(route.failure_queue_url, delivery)
+            return delivery
         finally:
             delivery.duration_s = time.perf_counter() - started
 
-    def _attempt(self, handler: ModuleType, route: FunctionRoute, delivery: Delivery) -> Delivery:
-        for _ in range(route.max_retries + 1):
-            delivery.attempts += 1
-            context = self._context(route.logical_id)
-            try:
-                delivery.response = handler.lambda_handler(delivery.event, context)
-            except Exception as error:  # noqa: BLE001 - Lambda catches everything, so do we
-                delivery.error = f"{type(error).__name__}: {error}"
-                _log_failure(delivery)
-                continue
-            delivery.error = None
-            return delivery
-        self._send_to_failure_destination(route.failure_queue_url, delivery)
-        return delivery
+    def _call(self, handler: ModuleType, delivery: Delivery) -> bool:
+        """Run one attempt with a fresh context; ``True`` when the handler returned."""
+        delivery.attempts += 1
+        try:
+            delivery.response = handler.lambda_handler(
+                delivery.event, self._context(delivery.function)
+            )
+        except Exception as error:  # noqa: BLE001 - Lambda catches everything, so do we
+            delivery.error = f"{type(error).__name__}: {error}"
+            _log_failure(delivery)
+            return False
+        delivery.error = None
+        return True
 
     def _function_arn(self, logical_id: str) -> str:
         name = self._aws.resolver.physical_name(logical_id)
@@ -268,27 +270,23 @@ class Router:
         Success deletes the batch; failure makes it visible again, and the queue's
         redrive policy decides when it is parked in the dead-letter queue.
         """
-        route = self._aws.functions[logical_id]
         self._environment(logical_id)
         handler = self._handler(logical_id)
-        event = sqs_event(messages, source.queue_arn)
-        delivery = Delivery(function=logical_id, event=event, attempts=1)
+        delivery = Delivery(
+            function=logical_id, event=sqs_event(messages, source.queue_arn), attempts=0
+        )
         started = time.perf_counter()
-        try:
-            delivery.response = handler.lambda_handler(event, self._context(route.logical_id))
-        except Exception as error:  # noqa: BLE001 - Lambda catches everything, so do we
-            delivery.error = f"{type(error).__name__}: {error}"
-            _log_failure(delivery)
+        if self._call(handler, delivery):
+            for message in messages:
+                self._sqs.delete_message(
+                    QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+        else:
             for message in messages:
                 self._sqs.change_message_visibility(
                     QueueUrl=source.queue_url,
                     ReceiptHandle=message["ReceiptHandle"],
                     VisibilityTimeout=0,
-                )
-        else:
-            for message in messages:
-                self._sqs.delete_message(
-                    QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"]
                 )
         delivery.duration_s = time.perf_counter() - started
         return delivery
