@@ -12,11 +12,13 @@ media by label                  index ``ByTerm``: ``gsi1pk = LABEL#<label>``
 media by detected word          index ``ByTerm``: ``gsi1pk = WORD#<word>``
 media by person                 index ``ByTerm``: ``gsi1pk = PERSON#<person_id>``
 media by moderation label       index ``ByTerm``: ``gsi1pk = MODERATION#<label>``
+media by file name              index ``ByTerm``: ``gsi1pk = NAME#<file name>``
 flagged media, newest first     index ``Flagged``: ``gsi2pk = FLAGGED``
 ==============================  =======================================================
 
 ``ByTerm`` sort keys are ``<confidence 000.000>#<media_id>``, so a query in descending
-order gives the most confident matches first.
+order gives the most confident matches first; a file name's sort key is
+``<analysed_at>#<media_id>``, newest first.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ META = "META"
 REFERENCE_FACES = "REFERENCE_FACES"
 FLAGGED = "FLAGGED"
 SUMMARY_LABELS = 10
+MAX_SORT_KEY_BYTES = 1024
 
 
 def media_pk(media_id: str) -> str:
@@ -52,6 +55,25 @@ def media_pk(media_id: str) -> str:
 def term_key(kind: str, value: str) -> str:
     """Key of a searchable term, normalised so that queries match case-insensitively."""
     return f"{kind}#{value.strip().lower()}"
+
+
+def file_name(media_id: str, name: str | None = None) -> str:
+    """Return the name a user calls a media item by: its key's last part, or inline name."""
+    return name or media_id.rsplit("/", 1)[-1] or media_id
+
+
+def _name_item(meta: Mapping[str, Any]) -> dict[str, Any] | None:
+    key = term_key("NAME", file_name(meta["media_id"], meta.get("name")))
+    sort = f"{meta['analysed_at']}#{meta['media_id']}"
+    if max(len(key.encode()), len(sort.encode())) > MAX_SORT_KEY_BYTES:
+        return None  # found by its full key only
+    return {
+        "pk": meta["pk"],
+        "sk": key,
+        "gsi1pk": key,
+        "gsi1sk": sort,
+        "media_id": meta["media_id"],
+    }
 
 
 def _number(value: float) -> Decimal:
@@ -382,6 +404,10 @@ class DynamoDBCatalog:
     def _replace(self, items: list[dict[str, Any]]) -> None:
         *terms, meta = items
         self._put_meta(meta)
+        name_item = _name_item(meta)
+        if name_item is not None:
+            terms.append(name_item)
+        items = [*terms, meta]
         pk = meta["pk"]
         keep = {item["sk"] for item in items} | {REFERENCE_FACES}
         stale = [sk for sk in self._existing_sort_keys(pk) if sk not in keep]
