@@ -62,3 +62,7 @@ class PaginationExpiredError(MedialensError):
 
 class StaleJobError(MedialensError):
     """A job's record changed since it was read: another invocation moved it on."""
+
+
+class MalformedLexEventError(MedialensError):
+    """A Lex V2 code-hook event that is not in the documented shape."""

@@ -12,7 +12,7 @@ from medialens.adapters.catalog import DynamoDBCatalog
 from medialens.adapters.idempotency import Idempotency
 from medialens.adapters.rekognition import RekognitionImageAdapter
 from medialens.adapters.s3_store import S3MediaStore
-from medialens.config import ImageAnalysisSettings, VideoSettings
+from medialens.config import ChatbotSettings, ImageAnalysisSettings, VideoSettings
 from medialens.domain.analyze_image import (
     AnalysisOutcome,
     ImagePorts,
@@ -24,6 +24,7 @@ from medialens.models.media import MediaObject
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from medialens.domain.chatbot import ChatPorts
     from medialens.domain.video import VideoPorts
 
 S3_IDEMPOTENCY_KEY = "[bucket, key, version_id, etag]"
@@ -156,3 +157,20 @@ def inline_analyzer(
         return analyze_inline_request(payload, ports=wired, settings=settings)
 
     return analyze
+
+
+def chat_ports(settings: ChatbotSettings) -> ChatPorts:
+    """Build the boto3-backed ports of the chatbot.
+
+    Parameters
+    ----------
+    settings : ChatbotSettings
+
+    Returns
+    -------
+    ChatPorts
+    """
+    from medialens.adapters.catalog_search import DynamoDBCatalogSearch, S3LinkSigner
+    from medialens.domain.chatbot import ChatPorts
+
+    return ChatPorts(catalog=DynamoDBCatalogSearch(settings.catalog_table), links=S3LinkSigner())

@@ -25,6 +25,7 @@ from medialens.models.media import ImageRef, MediaObject
 
 if TYPE_CHECKING:
     # Typing only: importing the video models costs the images' cold start ~14 ms.
+    from medialens.models.search import MediaSummary, SearchKind, SearchPage, SearchQuery
     from medialens.models.video import JobState, MediaStatus, VideoJob, VideoPage, VideoTerm
 
 
@@ -213,4 +214,38 @@ class Outbox(Protocol):
 
     def send(self, body: str) -> None:
         """Send one message."""
+        ...
+
+
+class CatalogReader(Protocol):
+    """The catalog's read side, as the chatbot queries it."""
+
+    def find(
+        self, query: SearchQuery, *, limit: int, cursor: str | None, budget: int
+    ) -> SearchPage:
+        """Read up to ``limit`` matches after ``cursor``, reading at most ``budget`` pages."""
+        ...
+
+    def term_exists(self, kind: SearchKind, value: str) -> bool:
+        """Whether any media item carries this term."""
+        ...
+
+    def describe(self, media_ids: Sequence[str]) -> dict[str, MediaSummary]:
+        """Catalog entries of these media items, by media id (missing ones left out)."""
+        ...
+
+    def media(self, media_id: str) -> MediaSummary | None:
+        """One media item's catalog entry."""
+        ...
+
+    def named(self, file_name: str, *, limit: int) -> tuple[str, ...]:
+        """Media ids whose file name is ``file_name``, in any folder, newest first."""
+        ...
+
+
+class LinkSigner(Protocol):
+    """Makes short-lived links to stored objects."""
+
+    def link(self, bucket: str, key: str, *, version_id: str | None, expires_s: int) -> str:
+        """Make a link that fetches the object version for ``expires_s`` seconds."""
         ...

@@ -1,0 +1,27 @@
+"""Entry point for the Lex V2 bot's code hooks (dialog and fulfilment)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from medialens.config import ChatbotSettings
+from medialens.domain.chatbot import ChatPorts, respond
+from medialens.observability import logger, metrics, tracer
+from medialens.wiring import chat_ports
+
+
+@cache
+def _ports(settings: ChatbotSettings) -> ChatPorts:
+    return chat_ports(settings)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Answer one Lex V2 code-hook call in Lex's response format."""
+    settings = ChatbotSettings.from_env()
+    return respond(event, ports=_ports(settings), settings=settings, today=datetime.now(UTC).date())
