@@ -210,6 +210,61 @@ def videos_settled(aws: LocalAws, keys: list[str]) -> bool:
     return True
 
 
+@dataclass
+class OfflineStack:
+    """The local stack after the drops were analysed: AWS stand-in, router and drops."""
+
+    aws: LocalAws
+    router: Router
+    drops: list[Drop]
+
+
+@contextlib.contextmanager
+def analysed(folder: Path, progress: Progress) -> Iterator[OfflineStack]:
+    """Start the local stack, drop every file of ``folder`` and wait until all are analysed.
+
+    The stack stays up inside the ``with`` block (the chat asks its catalog questions).
+    """
+    stack_task = progress.add_task("Starting local AWS from template.yaml", total=1)
+    with local_aws() as aws:
+        progress.advance(stack_task)
+        warm_models(progress)
+        with local_rekognition(aws) as rekognition:
+            router = Router(aws, rekognition.endpoint)
+            env = aws.resolver.function_environment("AnalyzeMediaFunction")
+            drops = plan_drops(folder, env["UPLOADS_PREFIX"], env["FACES_PREFIX"])
+            by_key = {drop.key: drop for drop in drops}
+            task = progress.add_task("Analysing", total=len(drops))
+            s3 = aws.client("s3")
+            # Reference faces first, so the uploads can be matched against them.
+            for group in (
+                [d for d in drops if d.key.startswith(env["FACES_PREFIX"])],
+                [d for d in drops if not d.key.startswith(env["FACES_PREFIX"])],
+            ):
+                for drop in group:
+                    progress.update(task, description=f"Analysing {drop.path.name}")
+                    s3.put_object(Bucket=aws.bucket, Key=drop.key, Body=drop.path.read_bytes())
+                    for delivery in router.drain(expected=1):
+                        for record_key in _keys(delivery):
+                            if record_key in by_key:
+                                by_key[record_key].deliveries.append(delivery)
+                    progress.advance(task)
+            videos = [
+                drop.key
+                for drop in drops
+                if (meta := catalog_entry(aws, drop.key)) and "media_type" in meta
+            ]
+            if videos:
+                progress.update(task, description=f"Waiting for {len(videos)} video(s)")
+                for delivery in router.drain(
+                    until=lambda: videos_settled(aws, videos), timeout_s=VIDEO_TIMEOUT_S
+                ):
+                    for record_key in _keys(delivery):
+                        if record_key in by_key:
+                            by_key[record_key].deliveries.append(delivery)
+            yield OfflineStack(aws=aws, router=router, drops=drops)
+
+
 def run(folder: Path, console: Console, out: Path = OUT) -> int:
     """Run the pipeline over ``folder``, report into ``out``; return the exit code."""
     log_path = out / "demo.log"
@@ -222,52 +277,21 @@ def run(folder: Path, console: Console, out: Path = OUT) -> int:
         console=console,
     )
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with progress, log_path.open("w") as log, contextlib.redirect_stdout(log):
-        stack_task = progress.add_task("Starting local AWS from template.yaml", total=1)
-        with local_aws() as aws:
-            progress.advance(stack_task)
-            warm_models(progress)
-            with local_rekognition(aws) as rekognition:
-                router = Router(aws, rekognition.endpoint)
-                env = aws.resolver.function_environment("AnalyzeMediaFunction")
-                drops = plan_drops(folder, env["UPLOADS_PREFIX"], env["FACES_PREFIX"])
-                by_key = {drop.key: drop for drop in drops}
-                task = progress.add_task("Analysing", total=len(drops))
-                s3 = aws.client("s3")
-                # Reference faces first, so the uploads can be matched against them.
-                for group in (
-                    [d for d in drops if d.key.startswith(env["FACES_PREFIX"])],
-                    [d for d in drops if not d.key.startswith(env["FACES_PREFIX"])],
-                ):
-                    for drop in group:
-                        progress.update(task, description=f"Analysing {drop.path.name}")
-                        s3.put_object(Bucket=aws.bucket, Key=drop.key, Body=drop.path.read_bytes())
-                        for delivery in router.drain(expected=1):
-                            for record_key in _keys(delivery):
-                                if record_key in by_key:
-                                    by_key[record_key].deliveries.append(delivery)
-                        progress.advance(task)
-                videos = [
-                    drop.key
-                    for drop in drops
-                    if (meta := catalog_entry(aws, drop.key)) and "media_type" in meta
-                ]
-                if videos:
-                    progress.update(task, description=f"Waiting for {len(videos)} video(s)")
-                    for delivery in router.drain(
-                        until=lambda: videos_settled(aws, videos), timeout_s=VIDEO_TIMEOUT_S
-                    ):
-                        for record_key in _keys(delivery):
-                            if record_key in by_key:
-                                by_key[record_key].deliveries.append(delivery)
-                rows = [
-                    (
-                        drop,
-                        catalog_entry(aws, drop.key),
-                        video_findings(aws, drop.key) or result_document(aws, drop.key),
-                    )
-                    for drop in drops
-                ]
+    with (
+        progress,
+        log_path.open("w") as log,
+        contextlib.redirect_stdout(log),
+        analysed(folder, progress) as stack,
+    ):
+        aws, drops = stack.aws, stack.drops
+        rows = [
+            (
+                drop,
+                catalog_entry(aws, drop.key),
+                video_findings(aws, drop.key) or result_document(aws, drop.key),
+            )
+            for drop in drops
+        ]
     unfinished = {"IN_PROGRESS", "PARTIAL", "FAILED"}
     failed = [
         drop

@@ -137,6 +137,18 @@ class Router:
         finally:
             delivery.duration_s = time.perf_counter() - started
 
+    def invoke_sync(self, logical_id: str, event: dict[str, Any]) -> Delivery:
+        """Invoke a function once and wait for its answer, as a synchronous caller (Lex) does.
+
+        A synchronous invocation is not retried by Lambda: the error goes to the caller.
+        """
+        self._environment(logical_id)
+        delivery = Delivery(function=logical_id, event=event, attempts=0)
+        started = time.perf_counter()
+        self._call(self._handler(logical_id), delivery)
+        delivery.duration_s = time.perf_counter() - started
+        return delivery
+
     def _call(self, handler: ModuleType, delivery: Delivery) -> bool:
         """Run one attempt with a fresh context; ``True`` when the handler returned."""
         delivery.attempts += 1

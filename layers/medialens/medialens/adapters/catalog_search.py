@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import boto3
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from botocore.config import Config
 
-from medialens.adapters.aws import dynamodb_resource, s3_client
+from medialens.adapters.aws import dynamodb_resource
 from medialens.adapters.catalog import FLAGGED, META, media_pk, term_key
 from medialens.models.search import (
     Match,
@@ -258,7 +260,9 @@ class S3LinkSigner:
     """
 
     def __init__(self, client: S3Client | None = None) -> None:
-        self._client = client or s3_client()
+        # Signature V4: buckets created since June 2020 refuse V2-signed links, which is
+        # what botocore's S3 client still signs with unless told otherwise.
+        self._client = client or boto3.client("s3", config=Config(signature_version="s3v4"))
 
     def link(self, bucket: str, key: str, *, version_id: str | None, expires_s: int) -> str:
         """Pre-sign a GET URL for one object version, valid ``expires_s`` seconds."""

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from medialens.config import ChatbotSettings
@@ -336,6 +336,11 @@ def _check_term(turn: Turn, intent: Intent, term: TermSlot) -> Intent | LexRespo
         if exists(term.kind, spelling):
             return intent.with_slot(term.slot, SlotValue(value.original, spelling, value.resolved))
     said = value.original or value.text
+    if value.resolved and value.resolved[0].lower() in spellings:
+        # A value the bot knows (or its synonym) that no media carries yet: "none yet" is
+        # the answer, not a re-prompt.
+        known = value.resolved[0].lower()
+        return intent.with_slot(term.slot, SlotValue(value.original, known, value.resolved))
     near = [
         candidate.lower()
         for candidate in value.candidates()[1:4]
@@ -355,9 +360,6 @@ def _check_term(turn: Turn, intent: Intent, term: TermSlot) -> Intent | LexRespo
             f"I have nothing {term.noun} '{said}', but I do have {_join(near)}. Which one?",
             card=ResponseCard("Did you mean", buttons=tuple((n, n) for n in near)),
         )
-    if spellings and any(s in (v.lower() for v in value.resolved) for s in spellings):
-        # A value the bot knows that no media carries yet: "none yet" is the answer.
-        return intent.with_slot(term.slot, SlotValue(value.original, spellings[0], value.resolved))
     return turn.elicit(
         intent,
         term.slot,
@@ -421,21 +423,24 @@ def _check_since(turn: Turn, intent: Intent) -> Intent | LexResponse:
 
 
 def _since(value: SlotValue, today: date) -> date | None:
-    """AMAZON.Date's interpreted value as a start date; never in the future.
+    """Read AMAZON.Date's interpreted value as a start date, never in the future.
 
-    Lex resolves an ambiguous date ("November 20th") to the next such date, but a search
-    of what was already analysed can only mean the last one.
+    Lex resolves a date said without a week or year ("Monday", "November 20th") to the
+    next such date, but a search of what was already analysed can only mean the last
+    one: a week earlier for a weekday, a year earlier for anything further ahead.
     """
     try:
         since = date.fromisoformat(value.text)
     except ValueError:
         return None
-    if since > today:
-        try:
-            since = since.replace(year=since.year - 1)
-        except ValueError:  # 29 February
-            since = since.replace(year=since.year - 1, day=28)
-    return since if since <= today else None
+    if since <= today:
+        return since
+    if since - today <= timedelta(days=7):
+        return since - timedelta(days=7)
+    try:
+        return since.replace(year=since.year - 1)
+    except ValueError:  # 29 February
+        return since.replace(year=since.year - 1, day=28)
 
 
 def _validate(turn: Turn, *checks: Callable[[Turn, Intent], Intent | LexResponse]) -> LexResponse:
@@ -516,9 +521,14 @@ def _show_more(turn: Turn) -> LexResponse:
             card=_examples_card(),
         )
     if turn.conversation.cursor is None:
+        shown = turn.conversation.shown
         return turn.close(
             IntentState.FULFILLED,
-            [f"That was everything: {turn.conversation.shown} {query.describe()}."],
+            [
+                f"That was everything: {shown} {query.describe()} in all."
+                if shown
+                else f"There were no {query.describe()}."
+            ],
         )
     return _search(turn, query, cursor=turn.conversation.cursor, shown=turn.conversation.shown)
 
@@ -559,7 +569,7 @@ def _search(turn: Turn, query: SearchQuery, *, cursor: str | None, shown: int) -
                 "Say 'more' to keep looking."
             )
         elif shown:
-            text = f"That was everything: {shown} {query.describe()}."
+            text = f"That was everything: {shown} {query.describe()} in all."
         else:
             text = f"I have no {query.describe()} yet."
         return turn.close(
@@ -570,13 +580,14 @@ def _search(turn: Turn, query: SearchQuery, *, cursor: str | None, shown: int) -
             card=ResponseCard("Search", buttons=buttons) if buttons else None,
         )
     first, last = shown + 1, shown + len(found)
+    span = f"{first}-{last}" if last > first else f"{first}"
     if turn.request.spoken:
         names = _join([_spoken_name(summary) for _, summary in found])
         tail = " Say 'more' for the next ones." if more else ""
-        messages = [f"Here are {query.describe()}, {first} to {last}: {names}.{tail}"]
+        messages = [f"Here are {query.describe()}: {names}.{tail}"]
     else:
-        header = f"{query.describe().capitalize()}, {first} to {last}"
-        header += ":" if not more else " (say 'more' for the next ones):"
+        header = f"{query.describe().capitalize()} ({span}"
+        header += ", say 'more' for the next ones):" if more else f" of {last}):"
         lines = [
             f"{position}. {_describe_match(match, summary)}"
             for position, (match, summary) in enumerate(found, start=first)
@@ -589,10 +600,12 @@ def _search(turn: Turn, query: SearchQuery, *, cursor: str | None, shown: int) -
         conversation=conversation,
         links=links,
         card=ResponseCard(
-            f"{last} {query.describe()}" if not more else f"{last}+ {query.describe()}",
+            query.describe().capitalize(),
             subtitle="Links to each file are in the session attribute medialens.links.",
             buttons=buttons,
-        ),
+        )
+        if buttons
+        else None,
     )
 
 
@@ -645,12 +658,8 @@ def _links(turn: Turn, summary: MediaSummary, *, results: bool = True) -> dict[s
             version_id=summary.version_id,
             expires_s=expires,
         )
-    if (
-        results
-        and summary.result_bucket
-        and summary.result_key
-        and not summary.result_key.endswith("/")
-    ):
+    analysed_image = summary.status == "ANALYSED" and summary.media_type is MediaType.PHOTO
+    if results and analysed_image and summary.result_bucket and summary.result_key:
         links["results"] = turn.ports.links.link(
             summary.result_bucket, summary.result_key, version_id=None, expires_s=expires
         )
@@ -675,10 +684,20 @@ def _find_files(turn: Turn, name: str) -> tuple[str, ...]:
     for media_id in dict.fromkeys((name, turn.settings.uploads_prefix + name.lstrip("/"))):
         if catalog.media(media_id) is not None:
             return (media_id,)
-    return catalog.named(name.rsplit("/", 1)[-1], limit=MAX_CHOICES + 1)
+    base = name.rsplit("/", 1)[-1]
+    found = catalog.named(base, limit=MAX_CHOICES + 1)
+    if found or "." in base:
+        return found
+    # "is portrait done?": the name without its extension.
+    return tuple(
+        media_id
+        for extension in GUESSED_EXTENSIONS
+        for media_id in catalog.named(f"{base}.{extension}", limit=MAX_CHOICES + 1)
+    )[: MAX_CHOICES + 1]
 
 
 MAX_CHOICES = 5
+GUESSED_EXTENSIONS = ("jpg", "jpeg", "png", "mp4", "mov")
 
 
 def _upload_status(turn: Turn) -> LexResponse:

@@ -1,0 +1,157 @@
+"""`make chat`: talk to the bot in ``template.yaml`` offline, over the samples' catalog.
+
+Starts the offline stack, analyses the bundled samples (or ``ARGS=folder``) exactly as
+``make demo`` does, then reads messages from the terminal. Each message becomes the
+Lex V2 event the real service would send (see :mod:`medialens_local.lex`), and the real
+ChatbotFunction handler answers it. Handler logs go to ``out/chat.log``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import warnings
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from medialens_local.demo import OUT, SAMPLES, ModelMissingError, analysed
+from medialens_local.lex import BotDefinition, BotReply, LocalLexSession
+from medialens_local.template import load_template
+
+FUNCTION = "ChatbotFunction"
+LINKS_ATTRIBUTE = "medialens.links"
+QUIT = {"quit", "exit", "bye", "/quit", "/exit"}
+
+
+class LambdaFailedError(RuntimeError):
+    """The code hook raised: Lex would say "Received error response from Lambda"."""
+
+
+def render(reply: BotReply, console: Console, *, trace: bool = False) -> None:
+    """Print the bot's messages, its buttons and the links it handed out."""
+    if trace and reply.interpretation is not None:
+        slots = {
+            name: value["interpretedValue"]
+            for name, value in reply.interpretation.slots.items()
+            if value is not None
+        }
+        console.print(f"[dim]  -> {reply.interpretation.intent} {slots}[/dim]")
+    if reply.error:
+        console.print(f"[red]bot> {escape(reply.error)}[/red]")
+        return
+    for text in reply.texts:
+        console.print(f"[cyan]bot>[/cyan] {escape(text)}")
+    for card in reply.cards:
+        buttons = "  ".join(f"[{escape(b['text'])}]" for b in card.get("buttons", []))
+        console.print(f"     [dim]{escape(card['title'])}[/dim]  {buttons}")
+    links = reply.session_state.get("sessionAttributes", {}).get(LINKS_ATTRIBUTE)
+    for link in json.loads(links) if links else []:
+        for kind in ("file", "results"):
+            if kind in link:
+                console.print(
+                    f"     [dim]{kind}: {escape(link['media_id'])}[/dim] {link[kind]}",
+                    soft_wrap=True,
+                )
+
+
+def _messages(said: list[str], console: Console) -> Iterator[str]:
+    if said:
+        for text in said:
+            console.print(f"[bold]you>[/bold] {escape(text)}")
+            yield text
+        return
+    while True:
+        try:
+            text = console.input("[bold]you>[/bold] ")
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if text.strip().lower() in QUIT:
+            return
+        if text.strip():
+            yield text
+
+
+def chat(folder: Path, console: Console, said: Iterable[str], *, speech: bool, trace: bool) -> int:
+    """Analyse ``folder`` offline, then hold the conversation; return the exit code."""
+    bot = BotDefinition.from_template(load_template())
+    log_path = OUT / "chat.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    failures = 0
+    # Lambda logs this for an answer that counted nothing; here it would interrupt the chat.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with (
+        log_path.open("w") as log,
+        contextlib.redirect_stdout(log),
+        contextlib.ExitStack() as resources,
+    ):
+        progress.start()
+        try:
+            stack = resources.enter_context(analysed(folder, progress))
+        finally:
+            progress.stop()
+
+        def code_hook(event: dict[str, Any]) -> dict[str, Any]:
+            delivery = stack.router.invoke_sync(FUNCTION, event)
+            if delivery.error is not None:
+                raise LambdaFailedError(delivery.error)
+            response: dict[str, Any] = delivery.response
+            return response
+
+        session = LocalLexSession(
+            bot,
+            code_hook,
+            today=lambda: datetime.now(UTC).date(),
+            input_mode="Speech" if speech else "Text",
+        )
+        console.print(
+            f"{len(stack.drops)} files analysed into the offline catalog. "
+            f"Ask the bot (“help”, “show me photos with cats”, “is cat-and-rocket.mp4 done?”); "
+            f"“quit” ends. Handler logs: {log_path}"
+        )
+        for text in _messages(list(said), console):
+            reply = session.send(text)
+            failures += reply.error is not None
+            render(reply, console, trace=trace)
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``make chat`` (``ARGS="--say 'help'"`` runs a scripted conversation)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("folder", nargs="?", type=Path, default=SAMPLES)
+    parser.add_argument(
+        "--say", action="append", default=[], help="a message to send (repeat); then exit"
+    )
+    parser.add_argument("--speech", action="store_true", help="send messages as speech input")
+    parser.add_argument("--trace", action="store_true", help="show the intent and slots matched")
+    args = parser.parse_args(argv)
+    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160)
+    if not args.folder.is_dir():
+        console.print(f"[red]{args.folder} is not a folder[/red]")
+        return 2
+    try:
+        return chat(args.folder.resolve(), console, args.say, speech=args.speech, trace=args.trace)
+    except ModelMissingError as error:
+        console.print(f"[red]{error}[/red]")
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
