@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from medialens.config import ImageAnalysisSettings, VideoSettings
+from medialens.config import ChatbotSettings, ImageAnalysisSettings, VideoSettings
+from medialens.domain import chatbot
 
 from scripts.layer_requirements import TARGET, render
 from tests.support.stack import (
@@ -24,6 +28,7 @@ FUNCTIONS = {
     "AnalyzeImageBytesFunction": "analyze_image_bytes",
     "VideoResultsFunction": "video_results",
     "VideoSweeperFunction": "video_sweeper",
+    "ChatbotFunction": "chatbot",
 }
 VIDEO_API_NAMES = (
     "LabelDetection",
@@ -209,3 +214,106 @@ def test_the_layer_is_built_by_sam_for_the_runtime() -> None:
 
 def test_layer_requirements_are_generated_from_pyproject() -> None:
     assert TARGET.read_text() == render()
+
+
+# ---------------------------------------------------------------- chatbot
+
+
+def bot_locale() -> dict[str, Any]:
+    [locale] = resource("MediaBot")["Properties"]["BotLocales"]
+    assert locale["LocaleId"] == "en_US"
+    return dict(locale)
+
+
+def test_a_bot_change_publishes_a_new_version() -> None:
+    # CloudFormation updates a BotVersion in place and Lex then returns the last version:
+    # only a new logical id publishes the changed DRAFT.
+    locales = resource("MediaBot")["Properties"]["BotLocales"]
+    digest = hashlib.sha256(
+        json.dumps(locales, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()[:8]
+    [version] = resources_of("AWS::Lex::BotVersion")
+    assert version == f"MediaBotVersion{digest}", "rename the BotVersion after a bot change"
+    alias = resource("MediaBotAlias")["Properties"]
+    assert alias["BotVersion"] == {"Fn::GetAtt": [version, "BotVersion"]}
+
+
+def test_every_intent_of_the_bot_has_a_handler_and_every_handler_an_intent() -> None:
+    intents = {intent["Name"] for intent in bot_locale()["Intents"]}
+    assert intents == set(chatbot.INTENT_HANDLERS)
+    fallback = next(i for i in bot_locale()["Intents"] if i["Name"] == chatbot.FALLBACK)
+    assert fallback["ParentIntentSignature"] == "AMAZON.FallbackIntent"
+
+
+def test_utterances_name_only_their_intents_slots_and_slot_types_exist() -> None:
+    locale = bot_locale()
+    slot_types = {slot_type["Name"] for slot_type in locale["SlotTypes"]}
+    for intent in locale["Intents"]:
+        slots = {slot["Name"]: slot for slot in intent.get("Slots", [])}
+        for utterance in intent.get("SampleUtterances", []):
+            for name in re.findall(r"\{(\w+)\}", utterance["Utterance"]):
+                assert name in slots, (intent["Name"], utterance)
+        for slot in slots.values():
+            assert slot["SlotTypeName"] in slot_types or slot["SlotTypeName"].startswith("AMAZON.")
+        priorities = {p["SlotName"] for p in intent.get("SlotPriorities", [])}
+        assert priorities == set(slots), intent["Name"]
+
+
+def test_the_code_hook_checks_the_slots_the_dialog_fills() -> None:
+    hooks = {
+        intent["Name"]: (
+            intent.get("DialogCodeHook", {}).get("Enabled", False),
+            intent.get("FulfillmentCodeHook", {}).get("Enabled", False),
+        )
+        for intent in bot_locale()["Intents"]
+    }
+    assert all(fulfilment for _, fulfilment in hooks.values())
+    for intent in bot_locale()["Intents"]:
+        if intent.get("Slots"):
+            assert hooks[intent["Name"]][0], f"{intent['Name']} has slots but no dialog hook"
+
+
+def test_the_live_and_test_aliases_call_the_chatbot_function_and_log_conversations() -> None:
+    function_arn = {"Fn::GetAtt": ["ChatbotFunction", "Arn"]}
+    bot = resource("MediaBot")["Properties"]
+    for settings in (bot["TestBotAliasSettings"], resource("MediaBotAlias")["Properties"]):
+        [locale] = settings["BotAliasLocaleSettings"]
+        hook = locale["BotAliasLocaleSetting"]["CodeHookSpecification"]["LambdaCodeHook"]
+        assert hook == {"CodeHookInterfaceVersion": "1.0", "LambdaArn": function_arn}
+        [text_log] = settings["ConversationLogSettings"]["TextLogSettings"]
+        assert text_log["Enabled"]
+        destination = text_log["Destination"]["CloudWatch"]["CloudWatchLogGroupArn"]
+        assert destination == {"Fn::GetAtt": ["BotConversationLogGroup", "Arn"]}
+    bot_role = resource("BotRole")["Properties"]
+    [trust] = bot_role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "lexv2.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    [policy] = bot_role["Policies"]
+    logs = [s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "ConversationLogs"]
+    assert [s["Resource"] for s in logs] == [{"Fn::GetAtt": ["BotConversationLogGroup", "Arn"]}]
+
+
+def test_only_this_bots_aliases_may_invoke_the_code_hook() -> None:
+    permission = resource("ChatbotInvokePermission")["Properties"]
+    assert permission["Principal"] == "lexv2.amazonaws.com"
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert "bot-alias/${MediaBot}/" in permission["SourceArn"]["Fn::Sub"]
+
+
+def test_the_chatbot_only_reads() -> None:
+    actions = {a for s in statements_of("ChatbotFunction") for a in as_list(s["Action"])}
+    writes = {a for a in actions if not a.startswith(("logs:", "xray:"))} - {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+    }
+    assert writes == set()
+
+
+def test_the_chatbot_environment_parses_into_settings() -> None:
+    settings = ChatbotSettings.from_env(function_environment({}, "ChatbotFunction"))
+    parameters = template()["Parameters"]
+    assert settings.page_size == parameters["ChatPageSize"]["Default"]
+    assert settings.link_expiry_s == parameters["ChatLinkExpirySeconds"]["Default"]

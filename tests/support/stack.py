@@ -78,9 +78,11 @@ def bucket_name() -> str:
     return resolve(resource("MediaBucket")["Properties"]["BucketName"])
 
 
-def function_environment(refs: dict[str, str]) -> dict[str, str]:
-    """The image function's environment, resolved with ``refs`` for resources such as the topic."""
-    return _resolver(refs).function_environment("AnalyzeMediaFunction")
+def function_environment(
+    refs: dict[str, str], logical_id: str = "AnalyzeMediaFunction"
+) -> dict[str, str]:
+    """A function's environment, resolved with ``refs`` for resources such as the topic."""
+    return _resolver(refs).function_environment(logical_id)
 
 
 def create_table(client: Any, logical_id: str) -> str:
