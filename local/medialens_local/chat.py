@@ -82,7 +82,6 @@ def _messages(said: list[str], console: Console) -> Iterator[str]:
 
 def chat(folder: Path, console: Console, said: Iterable[str], *, speech: bool, trace: bool) -> int:
     """Analyse ``folder`` offline, then hold the conversation; return the exit code."""
-    bot = BotDefinition.from_template(load_template())
     log_path = OUT / "chat.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     progress = Progress(
@@ -106,6 +105,8 @@ def chat(folder: Path, console: Console, said: Iterable[str], *, speech: bool, t
             stack = resources.enter_context(analysed(folder, progress))
         finally:
             progress.stop()
+
+        bot = BotDefinition.from_template(load_template(), resolve=stack.aws.resolver.resolve)
 
         def code_hook(event: dict[str, Any]) -> dict[str, Any]:
             delivery = stack.router.invoke_sync(FUNCTION, event)

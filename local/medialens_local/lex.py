@@ -140,8 +140,16 @@ class BotDefinition:
     slot_types: Mapping[str, SlotType]
 
     @classmethod
-    def from_template(cls, template: Mapping[str, Any], locale_id: str = "en_US") -> BotDefinition:
+    def from_template(
+        cls,
+        template: Mapping[str, Any],
+        locale_id: str = "en_US",
+        resolve: Callable[[Any], str] | None = None,
+    ) -> BotDefinition:
         """Read the template's ``AWS::Lex::Bot`` (the first, in this locale).
+
+        ``resolve`` evaluates intrinsic functions (the bot's ``!Sub`` name); without it the
+        name is kept as written.
 
         Raises
         ------
@@ -200,7 +208,7 @@ class BotDefinition:
             )
         return cls(
             locale_id=locale_id,
-            name=str(properties.get("Name", "bot")),
+            name=(resolve or str)(properties.get("Name", "bot")),
             intents=intents,
             slot_types=slot_types,
         )
@@ -253,7 +261,8 @@ def interpret(bot: BotDefinition, text: str, today: date) -> Interpretation:
                 slots[name] = value
             if not resolved_all:
                 continue
-            score = utterance.literal * 10 - len(match.groupdict())
+            # More fixed words first; then more slots filled ("find dog photos").
+            score = utterance.literal * 10 + len(match.groupdict())
             if best is None or score > best[0]:
                 confidence = min(1.0, 0.5 + utterance.literal / max(len(text), 1) / 2)
                 best = (score, Interpretation(intent.name, slots, round(confidence, 2)))
@@ -318,7 +327,7 @@ def resolve_date(text: str, today: date) -> date | None:
 
 
 def _month_day(phrase: str, today: date) -> date | None:
-    words = [re.sub(r"(st|nd|rd|th)$", "", w) for w in phrase.split()]
+    words = [re.sub(r"(?<=\d)(st|nd|rd|th)$", "", w) for w in phrase.split()]
     month = next((_MONTHS[w] for w in words if w in _MONTHS), None)
     numbers = [int(w) for w in words if w.isdigit()]
     if month is None or not numbers or not 1 <= numbers[0] <= 31:

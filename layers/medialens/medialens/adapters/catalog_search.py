@@ -166,7 +166,7 @@ class DynamoDBCatalogSearch:
             page = self._table.query(**params)
             examined += int(page.get("ScannedCount", 0))
             for item in page.get("Items", []):
-                found.append((_match(item), str(item[sort_name])))
+                found.append((_match(item, sort_name), str(item[sort_name])))
                 if len(found) > limit:
                     return SearchPage(
                         tuple(match for match, _ in found[:limit]), found[limit - 1][1], examined
@@ -240,13 +240,14 @@ class DynamoDBCatalogSearch:
         return tuple(str(item["media_id"]) for item in page.get("Items", []))
 
 
-def _match(item: Mapping[str, Any]) -> Match:
+def _match(item: Mapping[str, Any], sort_name: str) -> Match:
     confidence = item.get("confidence")
     seconds = item.get("seen_seconds")
     return Match(
         media_id=str(item["media_id"]),
         confidence=float(confidence) if confidence is not None else None,
         seen_seconds=tuple(sorted(int(s) for s in seconds)) if seconds else (),
+        cursor=str(item[sort_name]),
     )
 
 

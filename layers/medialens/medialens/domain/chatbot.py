@@ -22,6 +22,7 @@ from medialens.domain.ports import CatalogReader, LinkSigner
 from medialens.errors import MalformedLexEventError
 from medialens.models.analysis import normalize_word
 from medialens.models.lex import (
+    BUTTON_TEXT_LIMIT,
     ConfirmationState,
     DialogActionType,
     Intent,
@@ -50,7 +51,13 @@ LINKS_ATTRIBUTE = "medialens.links"
 """Session attribute holding pre-signed links to the media just listed (JSON)."""
 
 MESSAGE_LIMIT = 1000
-"""Longest message text sent back (Lex takes 1,024); longer lists are cut at a line."""
+"""Longest list of results in one message (Lex takes 1,024 characters)."""
+
+SPOKEN_LIMIT = 600
+"""Longest list of names in a spoken answer (the rest of the sentence fits around it)."""
+
+DISPLAY_NAME_LIMIT = 160
+"""Longest media id shown in a listed result; longer ones keep their start and end."""
 
 LINKS_BUDGET = 6000
 """Most characters of links kept in the session. Lex caps session attributes at 12 KB and
@@ -335,7 +342,7 @@ def _check_term(turn: Turn, intent: Intent, term: TermSlot) -> Intent | LexRespo
     for spelling in spellings:
         if exists(term.kind, spelling):
             return intent.with_slot(term.slot, SlotValue(value.original, spelling, value.resolved))
-    said = value.original or value.text
+    said = _quoted(value.original or value.text)
     if value.resolved and value.resolved[0].lower() in spellings:
         # A value the bot knows (or its synonym) that no media carries yet: "none yet" is
         # the answer, not a re-prompt.
@@ -559,46 +566,33 @@ def _search(turn: Turn, query: SearchQuery, *, cursor: str | None, shown: int) -
     found = [
         (match, summaries[match.media_id]) for match in page.matches if match.media_id in summaries
     ]
-    conversation = Conversation(query=query, cursor=page.cursor, shown=shown + len(found))
-    more = page.cursor is not None
-    buttons = _refine_buttons(query, more)
     if not found:
-        if more:
-            text = (
-                f"No {query.describe()} among the {page.examined} entries I checked. "
-                "Say 'more' to keep looking."
-            )
-        elif shown:
-            text = f"That was everything: {shown} {query.describe()} in all."
-        else:
-            text = f"I have no {query.describe()} yet."
-        return turn.close(
-            IntentState.FULFILLED,
-            [text],
-            conversation=conversation,
-            links=[],
-            card=ResponseCard("Search", buttons=buttons) if buttons else None,
-        )
+        return _nothing_found(turn, query, page, shown)
+    spoken = turn.request.spoken
+    items = [_spoken_name(s) if spoken else _describe_match(m, s) for m, s in found]
+    fitting = _fitting(items, SPOKEN_LIMIT if spoken else MESSAGE_LIMIT)
+    next_cursor = page.cursor
+    if fitting < len(found) and found[fitting - 1][0].cursor is not None:
+        # What did not fit in the answer is listed by "more", not skipped.
+        found, items, next_cursor = found[:fitting], items[:fitting], found[fitting - 1][0].cursor
+    conversation = Conversation(query=query, cursor=next_cursor, shown=shown + len(found))
+    more = next_cursor is not None
     first, last = shown + 1, shown + len(found)
     span = f"{first}-{last}" if last > first else f"{first}"
-    if turn.request.spoken:
-        names = _join([_spoken_name(summary) for _, summary in found])
+    if spoken:
         tail = " Say 'more' for the next ones." if more else ""
-        messages = [f"Here are {query.describe()}: {names}.{tail}"]
+        messages = [f"Here are {query.describe()}: {_join(items)}.{tail}"]
     else:
         header = f"{query.describe().capitalize()} ({span}"
         header += ", say 'more' for the next ones):" if more else f" of {last}):"
-        lines = [
-            f"{position}. {_describe_match(match, summary)}"
-            for position, (match, summary) in enumerate(found, start=first)
-        ]
-        messages = [header, _fit(lines)]
-    links = [_links(turn, summary, results=False) for _, summary in found]
+        numbered = [f"{position}. {item}" for position, item in enumerate(items, start=first)]
+        messages = [header, "\n".join(numbered)]
+    buttons = _refine_buttons(query, more)
     return turn.close(
         IntentState.FULFILLED,
         messages,
         conversation=conversation,
-        links=links,
+        links=[_links(turn, summary, results=False) for _, summary in found],
         card=ResponseCard(
             query.describe().capitalize(),
             subtitle="Links to each file are in the session attribute medialens.links.",
@@ -607,6 +601,36 @@ def _search(turn: Turn, query: SearchQuery, *, cursor: str | None, shown: int) -
         if buttons
         else None,
     )
+
+
+def _nothing_found(turn: Turn, query: SearchQuery, page: SearchPage, shown: int) -> LexResponse:
+    if page.cursor is not None:
+        text = (
+            f"No {query.describe()} among the {page.examined} entries I checked. "
+            "Say 'more' to keep looking."
+        )
+    elif shown:
+        text = f"That was everything: {shown} {query.describe()} in all."
+    else:
+        text = f"I have no {query.describe()} yet."
+    buttons = _refine_buttons(query, page.cursor is not None)
+    return turn.close(
+        IntentState.FULFILLED,
+        [text],
+        conversation=Conversation(query=query, cursor=page.cursor, shown=shown),
+        links=[],
+        card=ResponseCard("Search", buttons=buttons) if buttons else None,
+    )
+
+
+def _fitting(items: Sequence[str], limit: int) -> int:
+    """Count the items (at least one) that fit in ``limit`` characters with their framing."""
+    used = 0
+    for count, item in enumerate(items, start=1):
+        used += len(item) + 8
+        if used > limit:
+            return max(1, count - 1)
+    return len(items)
 
 
 def _refine_buttons(query: SearchQuery, more: bool) -> tuple[tuple[str, str], ...]:
@@ -626,7 +650,7 @@ def _describe_match(match: Match, summary: MediaSummary) -> str:
         details.append(f"{match.confidence:.0f}%")
     if summary.flagged:
         details.append("flagged")
-    return f"{summary.media_id} ({', '.join(details)})"
+    return f"{_shortened(summary.media_id, DISPLAY_NAME_LIMIT)} ({', '.join(details)})"
 
 
 def _time_ranges(seconds: Sequence[int], most: int = 3) -> str:
@@ -645,7 +669,15 @@ def _time_ranges(seconds: Sequence[int], most: int = 3) -> str:
 
 
 def _spoken_name(summary: MediaSummary) -> str:
-    return summary.display_name.rsplit(".", 1)[0].replace("-", " ").replace("_", " ")
+    name = summary.display_name.rsplit(".", 1)[0].replace("-", " ").replace("_", " ")
+    return _shortened(name, DISPLAY_NAME_LIMIT)
+
+
+def _shortened(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    half = (limit - 3) // 2
+    return f"{text[:half]}...{text[-half:]}"
 
 
 def _links(turn: Turn, summary: MediaSummary, *, results: bool = True) -> dict[str, str]:
@@ -686,6 +718,9 @@ def _find_files(turn: Turn, name: str) -> tuple[str, ...]:
             return (media_id,)
     base = name.rsplit("/", 1)[-1]
     found = catalog.named(base, limit=MAX_CHOICES + 1)
+    if "/" in name:
+        # "day-one/portrait.jpg": the end of a key, as the choice buttons offer it.
+        found = tuple(m for m in found if m.endswith("/" + name.lstrip("/"))) or found
     if found or "." in base:
         return found
     # "is portrait done?": the name without its extension.
@@ -724,7 +759,7 @@ def _upload_status(turn: Turn) -> LexResponse:
             FILE_NAME,
             f"There are {'more than ' if len(found) > MAX_CHOICES else ''}{len(shown)} files "
             f"called {name}: {_join(list(shown))}. Which one?",
-            card=ResponseCard("Which file?", buttons=tuple((k, k) for k in shown)),
+            card=_choice_card(shown),
         )
     media_id = found[0]
     if turn.validating:
@@ -737,6 +772,21 @@ def _upload_status(turn: Turn) -> LexResponse:
         [_status_text(summary, spoken=turn.request.spoken)],
         links=[_links(turn, summary)],
     )
+
+
+def _choice_card(media_ids: Sequence[str]) -> ResponseCard | None:
+    """Offer each file by the shortest end of its key that tells it apart (buttons hold 50)."""
+    buttons = []
+    for media_id in media_ids:
+        parts = media_id.split("/")
+        for start in range(len(parts) - 1, -1, -1):
+            suffix = "/".join(parts[start:])
+            unique = sum(1 for other in media_ids if other.endswith("/" + suffix)) <= 1
+            if unique or start == 0:
+                break
+        if len(suffix) <= BUTTON_TEXT_LIMIT:
+            buttons.append((suffix, suffix))
+    return ResponseCard("Which file?", buttons=tuple(buttons)) if buttons else None
 
 
 def _status_text(summary: MediaSummary, *, spoken: bool) -> str:
@@ -804,6 +854,11 @@ def _examples_card() -> ResponseCard:
 # ---------------------------------------------------------------- wording
 
 
+def _quoted(text: str, limit: int = 80) -> str:
+    """Shorten what the user said before echoing it back."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _within_budget(links: Sequence[Mapping[str, str]]) -> str:
     kept: list[Mapping[str, str]] = []
     for link in links:
@@ -824,16 +879,6 @@ def _first(values: Sequence[str], count: int) -> list[str]:
     if len(values) > count:
         shown.append(f"{len(values) - count} more")
     return shown
-
-
-def _fit(lines: Sequence[str]) -> str:
-    text = ""
-    for line in lines:
-        candidate = f"{text}\n{line}" if text else line
-        if len(candidate) > MESSAGE_LIMIT:
-            break
-        text = candidate
-    return text or lines[0][:MESSAGE_LIMIT]
 
 
 INTENT_HANDLERS: Mapping[str, IntentHandler] = {

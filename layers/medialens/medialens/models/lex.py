@@ -21,6 +21,9 @@ CARD_TEXT_LIMIT = 250
 BUTTON_TEXT_LIMIT = 50
 """Longest text or value of a response card button."""
 
+MESSAGE_CONTENT_LIMIT = 1024
+"""Longest content of one message."""
+
 MAX_BUTTONS = 3
 """Most buttons a response card holds (the API takes 5; the response-format guide says 3)."""
 
@@ -298,7 +301,7 @@ class ResponseCard:
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +328,9 @@ class LexResponse:
             session_state["intent"] = self.intent.to_dict()
         response: dict[str, Any] = {"sessionState": session_state}
         messages: list[dict[str, Any]] = [
-            {"contentType": "PlainText", "content": text} for text in self.messages if text
+            {"contentType": "PlainText", "content": _cut(text, MESSAGE_CONTENT_LIMIT)}
+            for text in self.messages
+            if text
         ]
         if self.card is not None:
             messages.append(

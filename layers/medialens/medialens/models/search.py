@@ -83,11 +83,16 @@ class SearchQuery:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """One media item a search found, with why it matched."""
+    """One media item a search found, with why it matched.
+
+    ``cursor`` resumes the search just after this match, for an answer that lists only
+    part of a page.
+    """
 
     media_id: str
     confidence: float | None = None
     seen_seconds: tuple[int, ...] = ()
+    cursor: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +205,7 @@ class Conversation:
                 shown=max(0, int(data.get("shown", 0))),
                 reprompts=max(0, int(data.get("reprompts", 0))),
             )
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
             return cls()
 
 
