@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event, SNSEvent, SQSEvent
+from medialens.domain.chatbot import INTENT_HANDLERS
 from medialens.errors import MalformedNotificationError
+from medialens.models.lex import LexRequest
 from medialens.models.media import InlineImage, MediaObject
 from medialens.models.video import Continuation, JobNotification
 
@@ -30,8 +32,22 @@ def test_every_event_file_is_covered_here() -> None:
         "sns_video_message_malformed.json",
         "sqs_video_continuation.json",
         "schedule_video_sweep.json",
+        *LEX_EVENTS,
     }
     assert {p.name for p in EVENTS.glob("*.json")} == covered
+
+
+LEX_EVENTS = sorted(p.name for p in EVENTS.glob("lex_*.json"))
+
+
+@pytest.mark.parametrize("name", LEX_EVENTS)
+def test_lex_events_parse_as_the_chatbot_parses_them(name: str) -> None:
+    event = load(name)
+
+    request = LexRequest.parse(event)
+
+    assert request.intent.name in INTENT_HANDLERS
+    assert request.source.value == event["invocationSource"]
 
 
 S3_EVENTS = [
