@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import boto3
 import pytest
 import requests
+from botocore.config import Config
 from medialens.adapters.catalog import DynamoDBCatalog
 from medialens.adapters.catalog_search import DynamoDBCatalogSearch, S3LinkSigner
 from medialens.models.analysis import (
@@ -632,3 +633,33 @@ def test_confidences_are_stored_as_the_writer_rounds_them(catalog: Catalog) -> N
     page = catalog.search.find(SearchQuery(SearchKind.LABEL, "cat"), limit=1, cursor=None, budget=1)
 
     assert page.matches == (Match("uploads/p/x.jpg", float(Decimal("87.123"))),)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["uploads/pets/chelsea the cat.jpg", "uploads/a+b/caf\u00e9 #1?.jpg", "uploads/x~y/z.png"],
+)
+@pytest.mark.parametrize("version_id", [None, "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"])
+def test_a_link_is_the_url_botocore_would_presign(
+    bucket: Any, monkeypatch: pytest.MonkeyPatch, key: str, version_id: str | None
+) -> None:
+    import datetime
+
+    import botocore.auth
+
+    instant = datetime.datetime(2026, 11, 27, 8, 0, 0, tzinfo=datetime.UTC)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: instant)
+    # The same (pure Python) SigV4 query signer on both sides, as in Lambda (no awscrt).
+    monkeypatch.setitem(botocore.auth.AUTH_TYPE_MAPS, "s3v4-query", botocore.auth.S3SigV4QueryAuth)
+    signer = S3LinkSigner()
+    params = {"Bucket": bucket_name(), "Key": key}
+    if version_id:
+        params["VersionId"] = version_id
+    expected = boto3.client("s3", config=Config(signature_version="s3v4")).generate_presigned_url(
+        "get_object", Params=params, ExpiresIn=120
+    )
+
+    link = signer.link(bucket_name(), key, version_id=version_id, expires_s=120)
+
+    assert urlsplit(link)._replace(query="") == urlsplit(expected)._replace(query="")
+    assert parse_qs(urlsplit(link).query) == parse_qs(urlsplit(expected).query)

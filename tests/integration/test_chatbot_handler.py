@@ -906,7 +906,6 @@ def test_every_aws_call_the_code_hook_makes_is_allowed_by_its_role(
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "s3:GetObject",
-        "s3:GetObjectVersion",
     } <= aws_calls
     assert aws_calls <= granted_actions("ChatbotFunction")
     denied = [call for call in calls if not allowed(call, chat.table)]
