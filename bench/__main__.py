@@ -1,4 +1,4 @@
-"""`make bench`: cold start, per-record overhead, video results, package sizes, offline.
+"""`make bench`: cold start, per-record overhead, video results, chatbot, sizes, offline.
 
 Every ratio compares figures measured side by side in this one run (interleaved
 rounds), since the machine is shared and absolute times drift.
@@ -189,8 +189,21 @@ def video_results() -> list[str]:
         return video()
 
 
+def chatbot() -> list[str]:
+    """The chatbot code hook's latency beside a bare catalog query (logs to /dev/null)."""
+    import logging
+
+    from bench.chatbot import chatbot as measure
+
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        for handler in logging.getLogger("medialens").handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.stream = sink
+        return measure()
+
+
 def main() -> None:
-    sections = [cold_start(), overhead(), video_results(), sizes(), offline()]
+    sections = [cold_start(), overhead(), video_results(), chatbot(), sizes(), offline()]
     report = "\n\n".join("\n".join(section) for section in sections) + "\n"
     print(report)
     out = ROOT / "out"
