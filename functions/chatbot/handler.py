@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from medialens.config import ChatbotSettings
-from medialens.domain.chatbot import ChatPorts, respond
+from medialens.domain.chatbot import ChatPorts, respond_wired
 from medialens.observability import logger, metrics, tracer
 from medialens.wiring import chat_ports
 
@@ -18,10 +18,14 @@ def _ports(settings: ChatbotSettings) -> ChatPorts:
     return chat_ports(settings)
 
 
+def _wiring() -> tuple[ChatPorts, ChatbotSettings]:
+    settings = ChatbotSettings.from_env()
+    return _ports(settings), settings
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Answer one Lex V2 code-hook call in Lex's response format."""
-    settings = ChatbotSettings.from_env()
-    return respond(event, ports=_ports(settings), settings=settings, today=datetime.now(UTC).date())
+    return respond_wired(event, wiring=_wiring, today=datetime.now(UTC).date())

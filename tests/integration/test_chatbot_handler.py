@@ -9,6 +9,7 @@ call against ChatbotRole.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -951,3 +952,21 @@ def test_relative_dates_are_never_in_the_future(chat: ChatStack, lambda_context:
     today = datetime.now(UTC).date().isoformat()
     assert since <= today
     assert since[5:] == said[5:]
+
+
+def test_a_misconfigured_deployment_still_answers_politely(
+    chat: ChatStack, lambda_context: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from medialens.observability import logger
+
+    log = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", log)
+    monkeypatch.setenv("CHAT_PAGE_SIZE", "0")
+
+    response = invoke(search_event("cat"), lambda_context)
+
+    assert response["sessionState"]["dialogAction"]["type"] == "Close"
+    assert response["sessionState"]["intent"]["state"] == "Failed"
+    assert texts(response) == [APOLOGY]
+    assert "CHAT_PAGE_SIZE must be between" in log.getvalue()
+    assert '"ChatbotErrors"' in capsys.readouterr().out

@@ -240,6 +240,26 @@ def respond(
         return _apology(event, request).to_dict()
 
 
+def respond_wired(
+    event: Mapping[str, Any],
+    *,
+    wiring: Callable[[], tuple[ChatPorts, ChatbotSettings]],
+    today: date,
+) -> dict[str, Any]:
+    """Like :func:`respond`, with the ports and settings built inside the same guard.
+
+    A deployment whose settings do not parse still answers Lex politely (and counts a
+    ``ChatbotErrors``, which is alarmed) rather than failing every conversation.
+    """
+    try:
+        ports, settings = wiring()
+    except Exception:  # noqa: BLE001 - Lex must get an answer whatever went wrong
+        logger.exception("Chatbot could not be wired")
+        metrics.add_metric(name="ChatbotErrors", unit=MetricUnit.Count, value=1)
+        return _apology(event).to_dict()
+    return respond(event, ports=ports, settings=settings, today=today)
+
+
 def _apology(event: Mapping[str, Any], request: LexRequest | None = None) -> LexResponse:
     if request is not None:
         intent, attributes = request.intent, dict(request.session_attributes)
