@@ -35,9 +35,11 @@ from tests.support import stack as stack_support  # noqa: E402
 def _fresh_clients() -> Iterator[None]:
     aws._client.cache_clear()
     aws.dynamodb_resource.cache_clear()
+    aws.dynamodb_chat_resource.cache_clear()
     yield
     aws._client.cache_clear()
     aws.dynamodb_resource.cache_clear()
+    aws.dynamodb_chat_resource.cache_clear()
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ def render(reply: BotReply, console: Console, *, trace: bool = False) -> None:
     for text in reply.texts:
         console.print(f"[cyan]bot>[/cyan] {escape(text)}")
     for card in reply.cards:
-        buttons = "  ".join(f"[{escape(b['text'])}]" for b in card.get("buttons", []))
+        buttons = "  ".join(escape(f"[{b['text']}]") for b in card.get("buttons", []))
         console.print(f"     [dim]{escape(card['title'])}[/dim]  {buttons}")
     links = reply.session_state.get("sessionAttributes", {}).get(LINKS_ATTRIBUTE)
     for link in json.loads(links) if links else []:

@@ -95,6 +95,7 @@ class IntentDefinition:
     slots: tuple[Slot, ...]
     dialog_hook: bool
     fulfilment_hook: bool
+    confirmation_active: bool = False
 
     def slot(self, name: str) -> Slot | None:
         """Look a slot up by name."""
@@ -205,6 +206,8 @@ class BotDefinition:
                 ),
                 dialog_hook=bool(spec.get("DialogCodeHook", {}).get("Enabled", False)),
                 fulfilment_hook=bool(spec.get("FulfillmentCodeHook", {}).get("Enabled", False)),
+                confirmation_active="IntentConfirmationSetting" in spec
+                and bool(spec["IntentConfirmationSetting"].get("IsActive", True)),
             )
         return cls(
             locale_id=locale_id,
@@ -558,9 +561,22 @@ class LocalLexSession:
     def _apply(
         self, response: Mapping[str, Any], interpretation: Interpretation | None
     ) -> BotReply:
-        self._absorb(response)
         action = response["sessionState"]["dialogAction"]
         kind = action["type"]
+        returned = response["sessionState"].get("intent") or self.intent or {}
+        definition = self.bot.intents.get(returned.get("name", ""))
+        if kind == "ConfirmIntent" and definition and not definition.confirmation_active:
+            # Lex takes a code hook's ConfirmIntent only where the intent's confirmation
+            # step is active at build time.
+            self.intent, self.awaiting = None, None
+            return BotReply(
+                messages=[],
+                session_state={},
+                interpretation=interpretation,
+                error=f"Invalid Lambda Response: ConfirmIntent for {definition.name}, "
+                "whose confirmation step is not active",
+            )
+        self._absorb(response)
         if kind == "ElicitSlot":
             self.awaiting, self.slot_to_elicit = "slot", action["slotToElicit"]
         elif kind == "ConfirmIntent":

@@ -9,6 +9,7 @@ management independently of the real Lambda.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -672,10 +673,33 @@ def test_elicit_slot_of_a_media_type_takes_a_synonym(bot: BotDefinition) -> None
     assert media_type["interpretedValue"] == "videos"
 
 
+def with_confirmation(bot: BotDefinition, intent: str) -> BotDefinition:
+    """The bot with one intent's confirmation step active, as it would be built."""
+    active = dataclasses.replace(bot.intents[intent], confirmation_active=True)
+    return dataclasses.replace(bot, intents={**bot.intents, intent: active})
+
+
+def test_confirm_intent_needs_an_active_confirmation_step(bot: BotDefinition) -> None:
+    espresso = {"originalValue": "coffee", "interpretedValue": "espresso", "resolvedValues": []}
+    hook = FakeHook(
+        script=[
+            lambda e: confirm(
+                e, "Did you mean espresso?", Label={"shape": "Scalar", "value": espresso}
+            )
+        ]
+    )
+
+    reply = session(bot, hook).send("photos with coffee")
+
+    assert reply.error is not None
+    assert reply.error.startswith("Invalid Lambda Response")
+
+
 @pytest.mark.parametrize(("answer", "state"), [("yes", "Confirmed"), ("no", "Denied")])
 def test_confirm_intent_sends_the_answer_to_the_dialog_hook(
     bot: BotDefinition, answer: str, state: str
 ) -> None:
+    bot = with_confirmation(bot, "SearchMedia")
     espresso = {"originalValue": "coffee", "interpretedValue": "espresso", "resolvedValues": []}
     hook = FakeHook(
         script=[

@@ -516,25 +516,54 @@ def test_a_known_label_is_delegated_normalised(
     assert "MediaType" in intent_of(response)["slots"]
 
 
-def test_a_near_miss_is_offered_for_confirmation(bot: Bot) -> None:
+def test_a_near_miss_is_offered_and_yes_accepts_it(bot: Bot) -> None:
     response = bot.check(
         "SearchMedia", {"Label": slot("doggo", "doggo", ["dog"]), "MediaType": None}
     )
 
-    assert action(response) == "ConfirmIntent"
-    assert interpreted(response, "Label") == "dog"
-    assert intent_of(response)["slots"]["Label"]["value"]["originalValue"] == "doggo"
+    # Not ConfirmIntent: Lex takes that from a code hook only where the intent's
+    # confirmation step is active at build time, which would confirm every search.
+    assert action(response) == "ElicitSlot"
+    assert response["sessionState"]["dialogAction"]["slotToElicit"] == "Label"
     assert "dog?" in text(response)
     assert "doggo" in text(response)
+    [card] = cards(response)
+    assert [b["value"] for b in card["buttons"]] == ["dog"]
+
+    accepted = bot.check("SearchMedia", {"Label": slot("yes", "yes", []), "MediaType": None})
+
+    assert action(accepted) == "Delegate"
+    assert interpreted(accepted, "Label") == "dog"
+    assert conversation(accepted).suggested is None
 
 
-def test_a_denied_confirmation_asks_for_the_slot_again(bot: Bot) -> None:
-    response = bot.check("SearchMedia", {"Label": slot("puppy", "dog")}, confirmation="Denied")
+def test_a_declined_suggestion_asks_for_the_slot_again(bot: Bot) -> None:
+    bot.check("SearchMedia", {"Label": slot("doggo", "doggo", ["dog"])})
+
+    response = bot.check("SearchMedia", {"Label": slot("no", "no", [])})
 
     assert action(response) == "ElicitSlot"
     assert response["sessionState"]["dialogAction"]["slotToElicit"] == "Label"
     assert intent_of(response)["slots"]["Label"] is None
-    assert intent_of(response)["confirmationState"] == "None"
+    assert "Which label" in text(response)
+
+
+def test_yes_means_nothing_without_a_suggestion(bot: Bot) -> None:
+    response = bot.check("SearchMedia", {"Label": slot("yes", "yes", [])})
+
+    assert action(response) == "ElicitSlot"
+    assert "'yes'" in text(response)
+
+
+def test_reprompts_are_counted_per_intent_and_slot(bot: Bot) -> None:
+    for _ in range(SETTINGS.max_reprompts):
+        bot.check("SearchMedia", {"Label": slot("zeppelin", "zeppelin", [])})
+
+    response = bot.check("SearchText", {"Word": slot("qwxz", "qwxz", [])})
+
+    assert action(response) == "ElicitSlot"
+    assert conversation(response).asking == "SearchText.Word"
+    assert conversation(response).reprompts == 1
 
 
 def test_several_near_misses_are_listed_on_a_card(bot: Bot) -> None:
@@ -1145,7 +1174,8 @@ def test_a_catalog_failure_becomes_an_apology(
     assert closed(response, "Failed")
     assert intent_of(response)["name"] == name
     assert texts(response) == [APOLOGY]
-    assert response["sessionState"]["sessionAttributes"] == attributes
+    # The caller's attributes stay; the bot's memory, which may be what failed, does not.
+    assert response["sessionState"]["sessionAttributes"] == {"client": "web"}
 
 
 def test_a_malformed_event_becomes_an_apology(catalog: FakeCatalog) -> None:

@@ -428,7 +428,7 @@ def test_card_limits() -> None:
     card = ResponseCard(
         "T" * 400,
         subtitle="S" * 400,
-        buttons=tuple((f"{n}" * 80, f"v{n}" * 60) for n in range(6)),
+        buttons=tuple((f"{n}" * 80, f"v{n}" * 20) for n in range(6)),
     ).to_dict()
 
     assert 1 <= len(card["title"]) <= CARD_TEXT_LIMIT == 250
@@ -439,6 +439,13 @@ def test_card_limits() -> None:
         assert 1 <= len(button["text"]) <= BUTTON_TEXT_LIMIT == 50
         assert 1 <= len(button["value"]) <= BUTTON_TEXT_LIMIT
     assert [b["text"][0] for b in card["buttons"]] == ["0", "1", "2"]
+
+
+def test_a_button_whose_value_does_not_fit_is_left_out() -> None:
+    # A cut value would send something other than what the button offers.
+    card = ResponseCard("T", buttons=(("long", "v" * 51), ("short", "ok"))).to_dict()
+
+    assert card["buttons"] == [{"text": "short", "value": "ok"}]
 
 
 def test_card_texts_at_the_limit_are_kept_whole() -> None:
@@ -509,7 +516,7 @@ def test_the_untampered_conversation_loads() -> None:
     loaded = Conversation.load(json.dumps(GOOD))
 
     assert loaded == Conversation(
-        SearchQuery(SearchKind.LABEL, "dog"), "095.000#uploads/dog.jpg", 5, 0
+        SearchQuery(SearchKind.LABEL, "dog"), "095.000#uploads/dog.jpg", 5, reprompts=0
     )
 
 

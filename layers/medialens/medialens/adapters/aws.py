@@ -31,6 +31,20 @@ concurrent-job quota) as throttling and would retry it with backoff; the pipelin
 the job in its backlog instead, so these calls are made once."""
 
 
+CHAT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1, read_timeout=2
+)
+"""For the chatbot: Lex is waiting on the answer, so a slow call fails fast into a polite
+apology instead of retrying past the function's 10-second timeout."""
+
+
+@cache
+def dynamodb_chat_resource() -> DynamoDBServiceResource:
+    """DynamoDB resource with the chatbot's fail-fast policy (:data:`CHAT_CONFIG`)."""
+    resource: DynamoDBServiceResource = boto3.resource("dynamodb", config=CHAT_CONFIG)
+    return resource
+
+
 @cache
 def rekognition_start_client() -> RekognitionClient:
     """Rekognition client that never retries (see :data:`START_CONFIG`)."""

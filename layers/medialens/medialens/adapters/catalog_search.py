@@ -17,7 +17,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.exceptions import NoCredentialsError
 
-from medialens.adapters.aws import dynamodb_resource
+from medialens.adapters.aws import dynamodb_chat_resource
 from medialens.adapters.catalog import FLAGGED, META, media_pk, term_key
 from medialens.models.search import (
     Match,
@@ -89,12 +89,13 @@ def summary_from_item(item: Mapping[str, Any]) -> MediaSummary:
 
 
 def _filters(query: SearchQuery) -> ConditionBase | None:
+    """Conditions the index's keys cannot express (flagged media's dates they can)."""
     conditions: list[ConditionBase] = []
     if query.media_type is MediaType.VIDEO:
         conditions.append(Attr("media_type").eq("video"))
     elif query.media_type is MediaType.PHOTO:
         conditions.append(Attr("media_type").not_exists() | Attr("media_type").ne("video"))
-    if query.since is not None:
+    if query.since is not None and query.kind is not SearchKind.FLAGGED:
         conditions.append(Attr("analysed_at").gte(query.since))
     if not conditions:
         return None
@@ -123,7 +124,7 @@ class DynamoDBCatalogSearch:
         table: Table | None = None,
         resource: DynamoDBServiceResource | None = None,
     ) -> None:
-        self._resource = resource or dynamodb_resource()
+        self._resource = resource or dynamodb_chat_resource()
         self._table = table or self._resource.Table(table_name)
         self._table_name = table_name
 
@@ -152,9 +153,13 @@ class DynamoDBCatalogSearch:
             index, partition_name, sort_name = "ByTerm", "gsi1pk", "gsi1sk"
             partition = term_key(query.kind.value, query.value or "")
         condition = _filters(query)
+        key_condition: ConditionBase = Key(partition_name).eq(partition)
+        if query.kind is SearchKind.FLAGGED and query.since is not None:
+            # Flagged media sort by when they were flagged: "since" bounds the key range.
+            key_condition &= Key(sort_name).gte(query.since)
         params: dict[str, Any] = {
             "IndexName": index,
-            "KeyConditionExpression": Key(partition_name).eq(partition),
+            "KeyConditionExpression": key_condition,
             "ScanIndexForward": False,
             # One more than wanted tells whether a next page exists.
             "Limit": (limit + 1) * (4 if condition is not None else 1),

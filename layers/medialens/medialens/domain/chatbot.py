@@ -77,6 +77,9 @@ EXAMPLES = (
     ("Flagged media", "show flagged media"),
 )
 
+YES = frozenset({"yes", "yeah", "yep", "sure", "ok", "okay", "yes please", "correct", "right"})
+NO = frozenset({"no", "nope", "nah", "no thanks", "wrong"})
+
 SEARCH_MEDIA = "SearchMedia"
 SEARCH_TEXT = "SearchText"
 SEARCH_PERSON = "SearchPerson"
@@ -149,9 +152,7 @@ class Turn:
             action=DialogActionType.CLOSE,
             intent=self.intent.with_state(state),
             messages=messages,
-            session_attributes=self.attributes(
-                conversation or replace(self.conversation, reprompts=0), links
-            ),
+            session_attributes=self.attributes(conversation or _answered(self.conversation), links),
             card=None if self.request.spoken else card,
         )
 
@@ -160,41 +161,49 @@ class Turn:
         return LexResponse(
             action=DialogActionType.DELEGATE,
             intent=intent,
-            session_attributes=self.attributes(replace(self.conversation, reprompts=0)),
+            session_attributes=self.attributes(_answered(self.conversation)),
         )
 
     def elicit(
-        self, intent: Intent, slot: str, message: str, *, card: ResponseCard | None = None
+        self,
+        intent: Intent,
+        slot: str,
+        message: str,
+        *,
+        card: ResponseCard | None = None,
+        suggested: str | None = None,
     ) -> LexResponse:
-        """Ask for a slot again; after ``max_reprompts`` attempts, give up politely."""
-        if self.conversation.reprompts >= self.settings.max_reprompts:
+        """Ask for a slot again; after ``max_reprompts`` attempts, give up politely.
+
+        ``suggested`` is the value offered in ``message``: a "yes" next turn accepts it.
+        """
+        asking = f"{intent.name}.{slot}"
+        asked = self.conversation.reprompts if self.conversation.asking == asking else 0
+        if asked >= self.settings.max_reprompts:
             metrics.add_metric(name="ChatbotGaveUp", unit=MetricUnit.Count, value=1)
             return self.close(
                 IntentState.FAILED,
                 [message.split(". ")[0] + ". Let's start again: " + HELP],
                 card=_examples_card(),
             )
+        conversation = replace(
+            self.conversation, asking=asking, reprompts=asked + 1, suggested=suggested
+        )
         return LexResponse(
             action=DialogActionType.ELICIT_SLOT,
             intent=intent.with_slot(slot, None).with_state(
                 IntentState.IN_PROGRESS, ConfirmationState.NONE
             ),
             messages=[message],
-            session_attributes=self.attributes(
-                replace(self.conversation, reprompts=self.conversation.reprompts + 1)
-            ),
+            session_attributes=self.attributes(conversation),
             slot_to_elicit=slot,
             card=None if self.request.spoken else card,
         )
 
-    def confirm(self, intent: Intent, message: str) -> LexResponse:
-        """Ask a yes/no question about the intent as the code hook has just changed it."""
-        return LexResponse(
-            action=DialogActionType.CONFIRM_INTENT,
-            intent=intent.with_state(IntentState.IN_PROGRESS, ConfirmationState.NONE),
-            messages=[message],
-            session_attributes=self.attributes(self.conversation),
-        )
+
+def _answered(conversation: Conversation) -> Conversation:
+    """Forget what was being asked for again."""
+    return replace(conversation, asking=None, reprompts=0, suggested=None)
 
 
 IntentHandler = Callable[[Turn], LexResponse]
@@ -261,16 +270,29 @@ def respond_wired(
 
 
 def _apology(event: Mapping[str, Any], request: LexRequest | None = None) -> LexResponse:
+    """Close politely; keep the caller's session attributes but forget the bot's memory.
+
+    The memory may be what failed (a tampered cursor, say): keeping it would fail again.
+    """
     if request is not None:
-        intent, attributes = request.intent, dict(request.session_attributes)
+        name, attributes = request.intent.name, dict(request.session_attributes)
     else:
         raw = event.get("sessionState") if isinstance(event, Mapping) else None
-        raw_intent = raw.get("intent") if isinstance(raw, Mapping) else None
-        name = raw_intent.get("name") if isinstance(raw_intent, Mapping) else None
-        intent, attributes = Intent(name if isinstance(name, str) else FALLBACK), {}
+        raw = raw if isinstance(raw, Mapping) else {}
+        raw_intent = raw.get("intent")
+        found = raw_intent.get("name") if isinstance(raw_intent, Mapping) else None
+        name = found if isinstance(found, str) else FALLBACK
+        raw_attributes = raw.get("sessionAttributes")
+        attributes = (
+            {str(k): str(v) for k, v in raw_attributes.items()}
+            if isinstance(raw_attributes, Mapping)
+            else {}
+        )
+    for own in (CONVERSATION_ATTRIBUTE, LINKS_ATTRIBUTE):
+        attributes.pop(own, None)
     return LexResponse(
         action=DialogActionType.CLOSE,
-        intent=Intent(intent.name, state=IntentState.FAILED),
+        intent=Intent(name, state=IntentState.FAILED),
         messages=[APOLOGY],
         session_attributes=attributes,
     )
@@ -355,8 +377,14 @@ def _check_term(turn: Turn, intent: Intent, term: TermSlot) -> Intent | LexRespo
     value = intent.slot(term.slot)
     if value is None:
         return intent
-    if intent.confirmation is ConfirmationState.DENIED:
-        return turn.elicit(intent, term.slot, f"All right. Which {_slot_noun(term)}, then?")
+    suggested = turn.conversation.suggested
+    if suggested and turn.conversation.asking == f"{intent.name}.{term.slot}":
+        answer = " ".join(value.original.lower().split()).strip(" .!")
+        if answer in YES:
+            value = SlotValue(value.original, suggested, (suggested,))
+            intent = intent.with_slot(term.slot, value)
+        elif answer in NO:
+            return turn.elicit(intent, term.slot, f"All right. Which {_slot_noun(term)}, then?")
     exists = turn.ports.catalog.term_exists
     spellings = term.spellings(value.text)
     for spelling in spellings:
@@ -376,9 +404,14 @@ def _check_term(turn: Turn, intent: Intent, term: TermSlot) -> Intent | LexRespo
     metrics.add_metric(name="ChatbotUnknownTerms", unit=MetricUnit.Count, value=1)
     logger.info("Term not in the catalog", extra={"kind": term.kind.value, "term": said})
     if len(near) == 1:
-        return turn.confirm(
-            intent.with_slot(term.slot, SlotValue(said, near[0], value.resolved)),
+        # ElicitSlot, not ConfirmIntent: Lex accepts a code hook's ConfirmIntent only where
+        # the intent's confirmation step is active, and that would confirm every search.
+        return turn.elicit(
+            intent,
+            term.slot,
             f"I have nothing {term.noun} '{said}'. Did you mean {near[0]}?",
+            card=ResponseCard("Did you mean", buttons=((near[0], near[0]),)),
+            suggested=near[0],
         )
     if near:
         return turn.elicit(
@@ -552,7 +585,7 @@ def _show_more(turn: Turn) -> LexResponse:
         return turn.close(
             IntentState.FULFILLED,
             [
-                f"That was everything: {shown} {query.describe()} in all."
+                f"That was everything: {_count(shown)} for {query.describe()}."
                 if shown
                 else f"There were no {query.describe()}."
             ],
@@ -615,7 +648,7 @@ def _search(turn: Turn, query: SearchQuery, *, cursor: str | None, shown: int) -
         links=[_links(turn, summary, results=False) for _, summary in found],
         card=ResponseCard(
             query.describe().capitalize(),
-            subtitle="Links to each file are in the session attribute medialens.links.",
+            subtitle="Links to the files (as many as fit) are in medialens.links.",
             buttons=buttons,
         )
         if buttons
@@ -630,7 +663,7 @@ def _nothing_found(turn: Turn, query: SearchQuery, page: SearchPage, shown: int)
             "Say 'more' to keep looking."
         )
     elif shown:
-        text = f"That was everything: {shown} {query.describe()} in all."
+        text = f"That was everything: {_count(shown)} for {query.describe()}."
     else:
         text = f"I have no {query.describe()} yet."
     buttons = _refine_buttons(query, page.cursor is not None)
@@ -886,6 +919,10 @@ def _within_budget(links: Sequence[Mapping[str, str]]) -> str:
             break
         kept.append(link)
     return json.dumps(kept, separators=(",", ":"))
+
+
+def _count(results: int) -> str:
+    return f"{results} result" if results == 1 else f"{results} results"
 
 
 def _join(words: Sequence[str]) -> str:

@@ -120,9 +120,10 @@ def _slot_value(raw: Any, name: str) -> SlotValue | None:
     if not isinstance(raw, Mapping):
         raise MalformedLexEventError(f"slot {name!r} is not an object")
     value = raw.get("value")
-    if value is None and raw.get("values"):
+    values = raw.get("values")
+    if value is None and isinstance(values, list) and values:
         # A List-shaped slot: this bot's slots are scalar, so its first value is used.
-        return _slot_value(raw["values"][0], name)
+        return _slot_value(values[0], name)
     if not isinstance(value, Mapping):
         return None
     original = value.get("originalValue")
@@ -281,21 +282,22 @@ class LexRequest:
 
 @dataclass(frozen=True, slots=True)
 class ResponseCard:
-    """An image response card: a title, an optional subtitle and up to five buttons."""
+    """An image response card: a title, an optional subtitle and up to three buttons."""
 
     title: str
     subtitle: str | None = None
     buttons: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialise within Lex's limits (long texts are cut, extra buttons dropped)."""
+        """Serialise within Lex's limits (long texts cut; extra or over-long buttons dropped)."""
         card: dict[str, Any] = {"title": _cut(self.title, CARD_TEXT_LIMIT)}
         if self.subtitle:
             card["subtitle"] = _cut(self.subtitle, CARD_TEXT_LIMIT)
-        if self.buttons:
+        # A cut value would send something else than what the button offers: left out.
+        buttons = [b for b in self.buttons if len(b[1]) <= BUTTON_TEXT_LIMIT][:MAX_BUTTONS]
+        if buttons:
             card["buttons"] = [
-                {"text": _cut(text, BUTTON_TEXT_LIMIT), "value": _cut(value, BUTTON_TEXT_LIMIT)}
-                for text, value in self.buttons[:MAX_BUTTONS]
+                {"text": _cut(text, BUTTON_TEXT_LIMIT), "value": value} for text, value in buttons
             ]
         return card
 

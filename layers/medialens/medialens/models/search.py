@@ -45,6 +45,9 @@ _MEDIA_TYPE_WORDS = {
     **dict.fromkeys(("video", "clip", "movie", "film", "footage"), MediaType.VIDEO),
 }
 
+MAX_KEY_BYTES = 1024
+"""DynamoDB's limit for a sort key: a longer cursor cannot be a position in an index."""
+
 _CURSOR = re.compile(r"^[0-9T:.\-+Z]{7,40}#.{1,1024}$", re.DOTALL)
 
 
@@ -75,7 +78,7 @@ class SearchQuery:
             SearchKind.LABEL: f"{noun} with {self.value}",
             SearchKind.WORD: f'{noun} that say "{self.value}"',
             SearchKind.PERSON: f"{noun} showing {self.value}",
-            SearchKind.MODERATION: f"flagged {noun} with {self.value}",
+            SearchKind.MODERATION: f"{noun} with the moderation label {self.value}",
             SearchKind.FLAGGED: f"flagged {noun}",
         }[self.kind]
         return f"{phrase} since {self.since}" if self.since else phrase
@@ -158,22 +161,29 @@ class Conversation:
         Where that search's next page starts.
     shown : int
         Results already listed for it.
+    asking : str | None
+        The slot being asked for again, as ``Intent.Slot``.
     reprompts : int
-        Times the current slot has been asked for again.
+        Times ``asking`` has been asked for again.
+    suggested : str | None
+        The value offered for ``asking`` ("Did you mean espresso?"), which "yes" accepts.
     """
 
     query: SearchQuery | None = None
     cursor: str | None = None
     shown: int = 0
+    asking: str | None = None
     reprompts: int = 0
+    suggested: str | None = None
 
     def dump(self) -> str:
         """Serialise compactly for a session attribute."""
         data: dict[str, Any] = {"shown": self.shown, "reprompts": self.reprompts}
         if self.query is not None:
             data["query"] = {k: v for k, v in asdict(self.query).items() if v is not None}
-        if self.cursor is not None:
-            data["cursor"] = self.cursor
+        for name in ("cursor", "asking", "suggested"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
@@ -197,13 +207,19 @@ class Conversation:
                 else None
             )
             cursor = data.get("cursor")
-            if cursor is not None and not (isinstance(cursor, str) and _CURSOR.match(cursor)):
+            if cursor is not None and not (
+                isinstance(cursor, str)
+                and _CURSOR.match(cursor)
+                and len(cursor.encode()) <= MAX_KEY_BYTES
+            ):
                 cursor = None
             return cls(
                 query=parsed,
                 cursor=cursor,
                 shown=max(0, int(data.get("shown", 0))),
+                asking=_optional_text(data.get("asking")),
                 reprompts=max(0, int(data.get("reprompts", 0))),
+                suggested=_optional_text(data.get("suggested")),
             )
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
             return cls()
