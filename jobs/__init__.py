@@ -1,0 +1,1 @@
+"""Batch jobs run by EMR steps (Spark) and locally."""

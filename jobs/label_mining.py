@@ -1,0 +1,265 @@
+"""Spark MLlib over the catalog: which labels occur together, and what media is about.
+
+Input: the catalog exported as JSON Lines, one media item per line::
+
+    {"media_id": "uploads/beach.jpg", "media_type": "photo",
+     "analysed_at": "2026-11-27T10:00:00+00:00",
+     "labels": [{"name": "Beach", "confidence": 97.1}], "words": ["sale"],
+     "persons": ["alice"], "faces": 1,
+     "moderation": [{"name": "Suggestive", "confidence": 61.0}], "flagged": false}
+
+Output, under ``--output``:
+
+``rules/``
+    FPGrowth association rules (``antecedent``, ``consequent``, ``confidence``, ``lift``,
+    ``support``), Parquet partitioned by ``antecedent_size``.
+``itemsets/``
+    Frequent label sets with their counts, Parquet partitioned by ``size``.
+``topics/``
+    The LDA topics, each with its top terms and weights (Parquet).
+``media_topics/``
+    Each media item's dominant topic and topic weights, Parquet partitioned by ``topic``.
+``related_labels/``
+    For the chatbot's "you may also like": one JSON line per label with the labels that
+    follow it (single-label rules), best first.
+
+Run on EMR by ``spark-submit s3://.../label_mining.py --input ... --output ...`` and
+locally by ``python jobs/label_mining.py --master local[2] ...``. Every step is a
+DataFrame transformation or an MLlib estimator: no record reaches the driver. The
+code keeps to APIs that Spark 3.5 (EMR 7) and Spark 4 share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pyspark.ml.clustering import LDA
+from pyspark.ml.feature import CountVectorizer
+from pyspark.ml.fpm import FPGrowth
+from pyspark.ml.functions import vector_to_array
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DoubleType,
+    IntegerType,
+    StringType,
+    StructField,
+    StructType,
+)
+
+FINDING = StructType([StructField("name", StringType()), StructField("confidence", DoubleType())])
+CATALOG_SCHEMA = StructType(
+    [
+        StructField("media_id", StringType()),
+        StructField("media_type", StringType()),
+        StructField("analysed_at", StringType()),
+        StructField("labels", ArrayType(FINDING)),
+        StructField("words", ArrayType(StringType())),
+        StructField("persons", ArrayType(StringType())),
+        StructField("faces", IntegerType()),
+        StructField("moderation", ArrayType(FINDING)),
+        StructField("flagged", BooleanType()),
+    ]
+)
+"""The export's shape, given rather than inferred: inference would read the input twice."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """The job's parameters (see :func:`parse_args`)."""
+
+    input: str
+    output: str
+    min_support: float = 0.02
+    min_confidence: float = 0.3
+    min_label_confidence: float = 50.0
+    topics: int = 8
+    max_iterations: int = 20
+    vocabulary: int = 5000
+    related_per_label: int = 5
+    seed: int = 7
+
+
+def parse_args(argv: Sequence[str]) -> tuple[Options, str | None]:
+    """Read the command line: the options, and the Spark master if one is given.
+
+    Parameters
+    ----------
+    argv : Sequence[str]
+        The arguments after the script name.
+
+    Returns
+    -------
+    tuple[Options, str | None]
+    """
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--input", required=True, help="catalog export, JSON Lines (a path or URI)")
+    parser.add_argument("--output", required=True, help="where the results go (a path or URI)")
+    parser.add_argument("--min-support", type=float, default=Options.min_support)
+    parser.add_argument("--min-confidence", type=float, default=Options.min_confidence)
+    parser.add_argument(
+        "--min-label-confidence",
+        type=float,
+        default=Options.min_label_confidence,
+        help="labels below this Rekognition confidence are left out",
+    )
+    parser.add_argument("--topics", type=int, default=Options.topics)
+    parser.add_argument("--max-iterations", type=int, default=Options.max_iterations)
+    parser.add_argument("--vocabulary", type=int, default=Options.vocabulary)
+    parser.add_argument("--related-per-label", type=int, default=Options.related_per_label)
+    parser.add_argument("--seed", type=int, default=Options.seed)
+    parser.add_argument("--master", help="Spark master for a local run, e.g. local[2]")
+    args = parser.parse_args(argv)
+    options = Options(
+        input=args.input,
+        output=args.output.rstrip("/"),
+        min_support=args.min_support,
+        min_confidence=args.min_confidence,
+        min_label_confidence=args.min_label_confidence,
+        topics=args.topics,
+        max_iterations=args.max_iterations,
+        vocabulary=args.vocabulary,
+        related_per_label=args.related_per_label,
+        seed=args.seed,
+    )
+    return options, args.master
+
+
+def media_terms(catalog: DataFrame, min_label_confidence: float) -> DataFrame:
+    """Each media item's distinct labels (lower-case) and its terms for topic modelling.
+
+    Terms are the labels plus ``word:<word>`` and ``person:<id>``, so that documents
+    and faces shape the topics too.
+    """
+    confident = F.filter("labels", lambda label: label["confidence"] >= min_label_confidence)
+    labels = F.array_distinct(
+        F.filter(
+            F.transform(confident, lambda label: F.lower(F.trim(label["name"]))),
+            lambda name: name != "",
+        )
+    )
+    words = F.transform(
+        F.coalesce("words", F.array()), lambda w: F.concat(F.lit("word:"), F.lower(w))
+    )
+    persons = F.transform(F.coalesce("persons", F.array()), lambda p: F.concat(F.lit("person:"), p))
+    return catalog.select(
+        "media_id",
+        F.coalesce("media_type", F.lit("photo")).alias("media_type"),
+        labels.alias("items"),
+        F.array_distinct(F.concat(labels, words, persons)).alias("terms"),
+    )
+
+
+def mine_rules(items: DataFrame, options: Options) -> tuple[DataFrame, DataFrame]:
+    """FPGrowth over the label sets: frequent itemsets and association rules."""
+    baskets = items.where(F.size("items") > 0)
+    model = FPGrowth(
+        itemsCol="items", minSupport=options.min_support, minConfidence=options.min_confidence
+    ).fit(baskets)
+    itemsets = model.freqItemsets.withColumn("size", F.size("items"))
+    rules = model.associationRules.withColumn("antecedent_size", F.size("antecedent"))
+    return itemsets, rules
+
+
+def related_labels(rules: DataFrame, per_label: int) -> DataFrame:
+    """For each label, the labels its single-label rules lead to, most confident first."""
+    single = rules.where(F.size("antecedent") == 1).select(
+        F.col("antecedent")[0].alias("label"),
+        F.struct(
+            F.col("consequent")[0].alias("label"),
+            F.round("confidence", 4).alias("confidence"),
+            F.round("lift", 4).alias("lift"),
+        ).alias("related"),
+        F.size("consequent").alias("consequent_size"),
+    )
+    ranked = (
+        single.where("consequent_size = 1")
+        .groupBy("label")
+        .agg(
+            F.sort_array(
+                F.collect_list(F.struct(F.col("related.confidence"), F.col("related"))), asc=False
+            ).alias("ranked")
+        )
+    )
+    return ranked.select("label", F.slice(F.col("ranked.related"), 1, per_label).alias("related"))
+
+
+def model_topics(terms: DataFrame, options: Options) -> tuple[DataFrame, DataFrame]:
+    """LDA over the media's terms: the topics (top terms) and each media item's topic."""
+    documents = terms.where(F.size("terms") > 0)
+    vectorizer = CountVectorizer(
+        inputCol="terms", outputCol="features", vocabSize=options.vocabulary, minDF=1.0
+    ).fit(documents)
+    features = vectorizer.transform(documents)
+    lda = LDA(
+        k=options.topics,
+        maxIter=options.max_iterations,
+        seed=options.seed,
+        optimizer="online",
+        featuresCol="features",
+    ).fit(features)
+    vocabulary = F.array(*[F.lit(term) for term in vectorizer.vocabulary])
+    topics = lda.describeTopics(maxTermsPerTopic=10).select(
+        "topic",
+        F.transform("termIndices", lambda index: vocabulary[index]).alias("terms"),
+        "termWeights",
+    )
+    weights = vector_to_array(F.col("topicDistribution"))
+    media = (
+        lda.transform(features)
+        .select("media_id", "media_type", weights.alias("weights"))
+        .withColumn("topic", F.array_position("weights", F.array_max("weights")) - 1)
+        .withColumn("topic", F.col("topic").cast("int"))
+    )
+    return topics, media
+
+
+def run(spark: SparkSession, options: Options) -> None:
+    """Read the export, mine the rules and the topics, write every output."""
+    catalog = spark.read.schema(CATALOG_SCHEMA).json(options.input)
+    terms = media_terms(catalog, options.min_label_confidence).cache()
+    itemsets, rules = mine_rules(terms.select("items"), options)
+    rules = rules.cache()
+    writer = {"mode": "overwrite"}
+    rules.write.partitionBy("antecedent_size").parquet(f"{options.output}/rules", **writer)
+    itemsets.write.partitionBy("size").parquet(f"{options.output}/itemsets", **writer)
+    related_labels(rules, options.related_per_label).write.json(
+        f"{options.output}/related_labels", **writer
+    )
+    topics, media = model_topics(terms, options)
+    topics.write.parquet(f"{options.output}/topics", **writer)
+    media.write.partitionBy("topic").parquet(f"{options.output}/media_topics", **writer)
+    rules.unpersist()
+    terms.unpersist()
+
+
+def session(master: str | None, app_name: str = "medialens-label-mining") -> SparkSession:
+    """Start the Spark session: the cluster's under spark-submit, a local one with ``master``."""
+    builder = SparkSession.builder.appName(app_name)
+    if master is not None:
+        builder = (
+            builder.master(master)
+            .config("spark.sql.shuffle.partitions", "8")
+            .config("spark.ui.enabled", "false")
+        )
+    return builder.getOrCreate()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point for spark-submit and local runs."""
+    options, master = parse_args(sys.argv[1:] if argv is None else argv)
+    spark = session(master)
+    try:
+        run(spark, options)
+    finally:
+        spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
