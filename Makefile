@@ -48,10 +48,11 @@ lint: venv ## ruff lint and format check
 typecheck: venv ## mypy (strict)
 	$(BIN)/mypy
 
-validate: venv ## sam validate --lint, cfn-lint, layer requirements in sync
+validate: venv ## sam validate --lint, cfn-lint, layer requirements in sync, statelint
 	$(BIN)/sam validate --lint --template template.yaml
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/python scripts/layer_requirements.py --check
+	$(BIN)/python scripts/lint_state_machines.py
 
 pytest: venv ## unit, contract and integration tests
 	$(BIN)/python -m pytest

@@ -1,0 +1,212 @@
+"""Run the state machines in moto's ASL interpreter, with stand-ins for EMR and SageMaker.
+
+moto executes Pass, Choice, Retry, Catch, intrinsics, SNS and Lambda tasks itself, but
+not the ``.sync`` EMR and SageMaker integrations. Those are answered here by Python
+stand-ins that record the parameters the interpreter resolved, so a test asserts on
+what the real definition would have sent and on the execution history.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+    CustomErrorName,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+    StatesErrorName,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_unsupported as unsupported,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+    ResourceCondition,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (  # noqa: E501
+    StateTaskServiceCallback,
+)
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+from tests.support.stack import ROOT
+
+STATE_MACHINES = ROOT / "statemachine"
+
+
+class TaskError(Exception):
+    """Raised by a stand-in: the task fails with this error name and cause."""
+
+    def __init__(self, error: str, cause: str) -> None:
+        super().__init__(f"{error}: {cause}")
+        self.error = error
+        self.cause = cause
+
+
+StandIn = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class StandIns:
+    """Answers for service actions, by ``(service, action)``; every call is recorded."""
+
+    handlers: dict[tuple[str, str], StandIn] = field(default_factory=dict)
+    calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def called(self, service: str, action: str) -> list[dict[str, Any]]:
+        """Parameters of every call of one action, in order."""
+        return [p for s, a, p in self.calls if (s, a) == (service, action)]
+
+
+@contextmanager
+def stand_ins(monkeypatch: pytest.MonkeyPatch, handlers: StandIns) -> Iterator[StandIns]:
+    """Let moto's interpreter run the EMR and SageMaker tasks through ``handlers``."""
+
+    def init(self: Any) -> None:
+        StateTaskServiceCallback.__init__(
+            self,
+            # moto declares these constants as str but annotates the set as the class.
+            supported_integration_patterns={
+                ResourceCondition.WaitForTaskToken,  # type: ignore[arg-type]
+                ResourceCondition.Sync,  # type: ignore[arg-type]
+            },
+        )
+
+    def evaluate(
+        self: Any,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> None:
+        key = (self.resource.service_name, self.resource.api_action)
+        handlers.calls.append((*key, json.loads(json.dumps(normalised_parameters))))
+        try:
+            answer = handlers.handlers[key](normalised_parameters)
+        except TaskError as failure:
+            name = (
+                StatesErrorName.from_name(failure.error)
+                if failure.error.startswith("States.")
+                else CustomErrorName(failure.error)
+            )
+            raise FailureEventException(
+                FailureEvent(
+                    env=env,
+                    error_name=name,
+                    event_type=HistoryEventType.TaskFailed,
+                    # A total=True TypedDict in moto, filled with one key as moto does.
+                    event_details=EventDetails(  # type: ignore[typeddict-item]
+                        taskFailedEventDetails=TaskFailedEventDetails(
+                            error=failure.error,
+                            cause=failure.cause,
+                            resource=self._get_sfn_resource(),
+                            resourceType=self._get_sfn_resource_type(),
+                        )
+                    ),
+                )
+            ) from failure
+        # moto's sync loop waits while the answer is falsy.
+        env.stack.append(answer or {"done": True})
+
+    def resolver(
+        self: Any,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> Callable[[], Any]:
+        answer = env.stack.pop()
+        return lambda: answer
+
+    service = unsupported.StateTaskServiceUnsupported
+    monkeypatch.setattr(service, "__init__", init)
+    monkeypatch.setattr(service, "_eval_service_task", evaluate)
+    monkeypatch.setattr(service, "_build_sync_resolver", resolver)
+    yield handlers
+
+
+def render(name: str, substitutions: Mapping[str, str]) -> str:
+    """A definition from ``statemachine/`` with its ``${...}`` substitutions applied."""
+    text = (STATE_MACHINES / name).read_text()
+    missing = set(re.findall(r"\$\{(\w+)\}", text)) - set(substitutions)
+    if missing:
+        raise KeyError(f"no substitution for {sorted(missing)}")
+    return re.sub(r"\$\{(\w+)\}", lambda m: substitutions[m.group(1)], text)
+
+
+@dataclass
+class Execution:
+    """How an execution ended, and its history."""
+
+    status: str
+    output: dict[str, Any] | None
+    error: str | None
+    history: list[dict[str, Any]]
+
+    def entered(self) -> list[str]:
+        """Names of the states entered, in order."""
+        return [
+            event["stateEnteredEventDetails"]["name"]
+            for event in self.history
+            if "stateEnteredEventDetails" in event
+        ]
+
+    def scheduled(self) -> list[tuple[str, str]]:
+        """``(resourceType, resource)`` of every task scheduled, in order."""
+        return [
+            (
+                event["taskScheduledEventDetails"]["resourceType"],
+                event["taskScheduledEventDetails"]["resource"],
+            )
+            for event in self.history
+            if event["type"] == "TaskScheduled"
+        ]
+
+
+def execute(
+    sfn: Any,
+    definition: str,
+    payload: Mapping[str, Any],
+    *,
+    name: str = "run",
+    timeout_s: float = 60,
+) -> Execution:
+    """Create the state machine, run it once with ``payload`` and wait for the end."""
+    machine = sfn.create_state_machine(
+        name=f"machine-{name}",
+        definition=definition,
+        roleArn="arn:aws:iam::123456789012:role/workflow",
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(payload))[
+        "executionArn"
+    ]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    output = described.get("output")
+    return Execution(
+        status=described["status"],
+        output=json.loads(output) if output else None,
+        error=described.get("error"),
+        history=history,
+    )
+
+
+def definition_path(name: str) -> Path:
+    """Path of a definition in ``statemachine/``."""
+    return STATE_MACHINES / name
