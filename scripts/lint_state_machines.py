@@ -55,7 +55,7 @@ def substitute(text: str, values: dict[str, str]) -> str:
 def _resolve(resolver: Resolver, value: object) -> str:
     try:
         return resolver.resolve(value)
-    except KeyError:
+    except (KeyError, ValueError, TypeError):
         # An attribute of a resource the local stack never creates: a stand-in ARN.
         return "arn:aws:iam::123456789012:role/stand-in"
 

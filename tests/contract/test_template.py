@@ -29,6 +29,7 @@ FUNCTIONS = {
     "VideoResultsFunction": "video_results",
     "VideoSweeperFunction": "video_sweeper",
     "ChatbotFunction": "chatbot",
+    "VerifyTransformFunction": "verify_transform",
 }
 VIDEO_API_NAMES = (
     "LabelDetection",

@@ -9,10 +9,11 @@ count that differs, is a mismatch.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import zip_longest
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 MAX_REPORTED = 10
 """Mismatching line numbers kept in a report (the count covers them all)."""
@@ -90,3 +91,94 @@ def check_joined(key: str, inputs: Iterable[str], outputs: Iterable[str]) -> Tra
             if len(first) < MAX_REPORTED:
                 first.append(number)
     return TransformCheck(key=key, first_mismatches=tuple(first), **counted)
+
+
+class ObjectLines(Protocol):
+    """Objects under a prefix, read as lines."""
+
+    def keys(self, bucket: str, prefix: str) -> Iterator[str]:
+        """Every key under ``prefix``."""
+        ...
+
+    def lines(self, bucket: str, key: str) -> Iterator[str] | None:
+        """Stream the object's lines; ``None`` when it does not exist."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TransformSummary:
+    """What a whole Batch Transform produced, checked object by object."""
+
+    checks: tuple[TransformCheck, ...]
+    missing_outputs: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether every input object has a complete, ordered ``.out``."""
+        return bool(self.checks) and not self.missing_outputs and all(c.ok for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Summarise for the workflow's notification (counts and the first problems)."""
+        problems = [
+            {"key": c.key, "inputs": c.inputs, "outputs": c.outputs, "lines": c.first_mismatches}
+            for c in self.checks
+            if not c.ok
+        ][:MAX_REPORTED]
+        return {
+            "ok": self.ok,
+            "files": len(self.checks),
+            "records": sum(c.inputs for c in self.checks),
+            "outputs": sum(c.outputs for c in self.checks),
+            "mismatches": sum(c.mismatches for c in self.checks),
+            "failed_predictions": sum(c.failures for c in self.checks),
+            "missing_outputs": list(self.missing_outputs[:MAX_REPORTED]),
+            "problems": problems,
+        }
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/prefix`` as (bucket, prefix).
+
+    Raises
+    ------
+    ValueError
+        For anything that is not an ``s3://`` URI with a bucket.
+    """
+    parts = urlsplit(uri)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ValueError(f"not an s3:// URI: {uri!r}")
+    return parts.netloc, parts.path.lstrip("/")
+
+
+def verify_transform(input_uri: str, output_uri: str, store: ObjectLines) -> TransformSummary:
+    """Check every input object under ``input_uri`` against its ``.out`` under ``output_uri``.
+
+    Batch Transform writes ``<output path>/<key relative to the input prefix>.out``.
+
+    Parameters
+    ----------
+    input_uri, output_uri : str
+        The job's ``S3Uri`` (an S3Prefix) and ``S3OutputPath``.
+    store : ObjectLines
+
+    Returns
+    -------
+    TransformSummary
+    """
+    in_bucket, in_prefix = split_s3_uri(input_uri)
+    out_bucket, out_prefix = split_s3_uri(output_uri)
+    base = (
+        in_prefix if in_prefix.endswith("/") or not in_prefix else in_prefix.rsplit("/", 1)[0] + "/"
+    )
+    out_base = out_prefix if not out_prefix or out_prefix.endswith("/") else out_prefix + "/"
+    checks, missing = [], []
+    for key in store.keys(in_bucket, in_prefix):
+        if key.endswith("/"):
+            continue
+        outputs = store.lines(out_bucket, f"{out_base}{key.removeprefix(base)}.out")
+        inputs = store.lines(in_bucket, key)
+        if outputs is None or inputs is None:
+            missing.append(key)
+            continue
+        checks.append(check_joined(key, inputs, outputs))
+    return TransformSummary(checks=tuple(checks), missing_outputs=tuple(missing))

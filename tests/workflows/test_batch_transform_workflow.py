@@ -1,0 +1,296 @@
+"""The Batch Transform workflow, run by moto's ASL interpreter on the real definition.
+
+createModel goes to moto's SageMaker; createTransformJob.sync is answered by a stand-in
+that checks the request against botocore's model, then runs the shipped model's own
+inference code over the inputs in moto's S3 (medialens_local.batch_transform) and
+writes the ``.out`` files; the real VerifyTransformFunction handler checks them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
+import pytest
+from botocore.validate import validate_parameters
+from medialens_local.batch_transform import TransformFailedError, TransformSettings, transform
+from moto import mock_aws
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+from jobs import train_suggester
+from tests.support.stack import ROOT, resolve, resource
+from tests.support.workflows import Execution, StandIns, TaskError, execute, render, stand_ins
+
+DEFINITION = "batch_transform.asl.json"
+IMAGE = "sagemaker-scikit-learn:1.2-1-cpu-py3"
+BUCKET = "media"
+RUN = {
+    "input_uri": f"s3://{BUCKET}/exports/run-1/",
+    "output_uri": f"s3://{BUCKET}/transforms/run-1/",
+}
+RULES = [
+    {"label": "beach", "related": [{"label": "sea", "confidence": 0.93, "lift": 4.6}]},
+    {"label": "sea", "related": [{"label": "beach", "confidence": 0.95, "lift": 4.6}]},
+]
+
+
+def validate(service: str, operation: str, params: dict[str, Any]) -> None:
+    """Raise botocore's ParamValidationError for a request its service model refuses."""
+    model = botocore.session.get_session().get_service_model(service)
+    shape = model.operation_model(operation).input_shape
+    assert shape is not None
+    validate_parameters(params, shape)
+
+
+def load_verify_handler() -> Any:
+    path = ROOT / "functions" / "verify_transform" / "handler.py"
+    spec = importlib.util.spec_from_file_location("verify_transform_handler", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> Iterator[dict[str, Any]]:
+    handler = load_verify_handler()
+
+    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, *_: Any) -> bytes:
+        self.get_function(function_name, qualifier)
+        return json.dumps(handler.lambda_handler(json.loads(body or "{}"), lambda_context)).encode()
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+    config: Any = {
+        "stepfunctions": {"execute_state_machine": True},
+        "lambda": {"use_docker": False},
+    }
+    with mock_aws(config=config):
+        s3 = boto3.client("s3")
+        s3.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        sns, sqs = boto3.client("sns"), boto3.client("sqs")
+        topic = sns.create_topic(Name="workflows")["TopicArn"]
+        queue = sqs.create_queue(QueueName="notifications")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        role = boto3.client("iam").create_role(RoleName="verify", AssumeRolePolicyDocument="{}")
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as archive:
+            archive.writestr("handler.py", "")
+        function = boto3.client("lambda").create_function(
+            FunctionName="verify-transform",
+            Runtime="python3.13",
+            Role=role["Role"]["Arn"],
+            Handler="handler.lambda_handler",
+            Code={"ZipFile": code.getvalue()},
+        )["FunctionArn"]
+        yield {
+            "sfn": boto3.client("stepfunctions"),
+            "s3": s3,
+            "sqs": sqs,
+            "queue": queue,
+            "topic": topic,
+            "function": function,
+        }
+
+
+def substitutions(aws: dict[str, Any]) -> dict[str, str]:
+    declared = resource("BatchTransformStateMachine")["Properties"]["DefinitionSubstitutions"]
+    values = {
+        name: resolve(value)
+        for name, value in declared.items()
+        if name not in ("InferenceImage", "SageMakerRoleArn", "VerifyFunctionArn", "TopicArn")
+    }
+    return {
+        **values,
+        "InferenceImage": f"141502667606.dkr.ecr.eu-west-1.amazonaws.com/{IMAGE}",
+        "SageMakerRoleArn": "arn:aws:iam::123456789012:role/sagemaker",
+        "VerifyFunctionArn": aws["function"],
+        "TopicArn": aws["topic"],
+    }
+
+
+def put_inputs(aws: dict[str, Any], files: dict[str, list[dict[str, Any]]]) -> None:
+    for name, records in files.items():
+        aws["s3"].put_object(
+            Bucket=BUCKET,
+            Key=f"exports/run-1/{name}",
+            Body="".join(json.dumps(r) + "\n" for r in records).encode(),
+        )
+
+
+def sagemaker(aws: dict[str, Any], archive: Path, *, tamper: bool = False) -> StandIns:
+    """createModel on moto; the transform job run locally over moto's S3."""
+
+    def create_model(params: dict[str, Any]) -> dict[str, Any]:
+        validate("sagemaker", "CreateModel", params)
+        return dict(boto3.client("sagemaker").create_model(**params))
+
+    def create_transform_job(params: dict[str, Any]) -> dict[str, Any]:
+        validate("sagemaker", "CreateTransformJob", params)
+        source = params["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+        target = params["TransformOutput"]["S3OutputPath"]
+        prefix = source.split(f"s3://{BUCKET}/", 1)[1]
+        out_prefix = target.split(f"s3://{BUCKET}/", 1)[1]
+        with tempfile.TemporaryDirectory() as folder:
+            inputs, outputs = Path(folder, "in"), Path(folder, "out")
+            for item in aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]:
+                local = inputs / item["Key"].removeprefix(prefix)
+                local.parent.mkdir(parents=True, exist_ok=True)
+                local.write_bytes(
+                    aws["s3"].get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
+                )
+            settings = TransformSettings(
+                batch_strategy=params["BatchStrategy"], max_payload_mb=params["MaxPayloadInMB"]
+            )
+            try:
+                transform(inputs, outputs, archive, settings)
+            except TransformFailedError as error:
+                raise TaskError("States.TaskFailed", f"ClientError: {error}") from error
+            for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
+                body = path.read_bytes()
+                if tamper:
+                    body = b"".join(body.splitlines(keepends=True)[:-1])
+                key = out_prefix + path.relative_to(outputs).as_posix()
+                aws["s3"].put_object(Bucket=BUCKET, Key=key, Body=body)
+        return {"TransformJobName": params["TransformJobName"], "TransformJobStatus": "Completed"}
+
+    return StandIns(
+        handlers={
+            ("sagemaker", "createModel"): create_model,
+            ("sagemaker", "createTransformJob"): create_transform_job,
+        }
+    )
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    return train_suggester.pack(train_suggester.train(RULES), tmp_path / "model.tar.gz")
+
+
+def notifications(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    messages = aws["sqs"].receive_message(QueueUrl=aws["queue"], MaxNumberOfMessages=10)
+    return [json.loads(json.loads(m["Body"])["Message"]) for m in messages.get("Messages", [])]
+
+
+def run(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, standins: StandIns, **extra: Any
+) -> Execution:
+    with stand_ins(monkeypatch, standins):
+        return execute(aws["sfn"], render(DEFINITION, substitutions(aws)), {**RUN, **extra})
+
+
+def beach(n: int) -> dict[str, Any]:
+    return {"media_id": f"uploads/{n:04d}.jpg", "labels": [{"name": "Beach", "confidence": 95.0}]}
+
+
+def test_the_happy_path_creates_the_model_transforms_verifies_and_notifies(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, archive: Path
+) -> None:
+    put_inputs(aws, {"part-1.jsonl": [beach(n) for n in range(40)], "part-2.jsonl": [beach(99)]})
+    standins = sagemaker(aws, archive)
+
+    execution = run(aws, monkeypatch, standins)
+
+    assert execution.status == "SUCCEEDED", execution.history[-3:]
+    assert execution.scheduled() == [
+        ("sagemaker", "createModel"),
+        ("sagemaker", "createTransformJob.sync"),
+        ("lambda", "invoke"),
+        ("sns", "publish"),
+    ]
+    [job] = standins.called("sagemaker", "createTransformJob")
+    [model] = standins.called("sagemaker", "createModel")
+    assert job["ModelName"] == model["ModelName"] == job["TransformJobName"]
+    assert len(job["TransformJobName"]) <= 63
+    assert job["TransformInput"]["SplitType"] == "Line"
+    assert job["TransformOutput"]["AssembleWith"] == "Line"
+    assert job["DataProcessing"]["JoinSource"] == "Input"
+    assert job["MaxPayloadInMB"] * job["MaxConcurrentTransforms"] <= 100
+    assert model["PrimaryContainer"]["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    out = aws["s3"].get_object(Bucket=BUCKET, Key="transforms/run-1/part-1.jsonl.out")
+    first = json.loads(out["Body"].read().splitlines()[0])
+    assert first["media_id"] == "uploads/0000.jpg"
+    assert first["SageMakerOutput"]["suggestions"][0]["label"] == "sea"
+    [message] = notifications(aws)
+    assert message["status"] == "SUCCEEDED"
+    assert message["report"]["ok"] is True
+    assert (message["report"]["files"], message["report"]["records"]) == (2, 41)
+
+
+def test_a_named_model_is_used_as_it_is(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, archive: Path
+) -> None:
+    put_inputs(aws, {"part-1.jsonl": [beach(1)]})
+    standins = sagemaker(aws, archive)
+
+    execution = run(aws, monkeypatch, standins, model_name="suggester-v3")
+
+    assert execution.status == "SUCCEEDED"
+    assert standins.called("sagemaker", "createModel") == []
+    assert standins.called("sagemaker", "createTransformJob")[0]["ModelName"] == "suggester-v3"
+
+
+def test_each_execution_gets_its_own_job_name(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, archive: Path
+) -> None:
+    put_inputs(aws, {"part-1.jsonl": [beach(1)]})
+    standins = sagemaker(aws, archive)
+    definition = render(DEFINITION, substitutions(aws))
+
+    with stand_ins(monkeypatch, standins):
+        execute(aws["sfn"], definition, RUN, name="first")
+        execute(aws["sfn"], definition, RUN, name="second")
+
+    names = [job["TransformJobName"] for job in standins.called("sagemaker", "createTransformJob")]
+    assert len(set(names)) == 2
+
+
+def test_a_record_over_the_payload_limit_fails_the_job_and_notifies(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, archive: Path
+) -> None:
+    limit_mb = int(
+        resolve(
+            resource("BatchTransformStateMachine")["Properties"]["DefinitionSubstitutions"][
+                "MaxPayloadInMB"
+            ]
+        )
+    )
+    huge = {**beach(1), "notes": "x" * (limit_mb * 1024 * 1024 + 1)}
+    put_inputs(aws, {"part-1.jsonl": [beach(0), huge]})
+
+    execution = run(aws, monkeypatch, sagemaker(aws, archive))
+
+    assert execution.status == "FAILED"
+    assert execution.error == "BatchTransformFailed"
+    assert "Verify" not in execution.entered()
+    [message] = notifications(aws)
+    assert message["status"] == "FAILED"
+    assert "MaxPayloadInMB" in message["error"]["Cause"]
+
+
+def test_outputs_that_do_not_match_their_inputs_fail_the_run(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, archive: Path
+) -> None:
+    put_inputs(aws, {"part-1.jsonl": [beach(n) for n in range(5)]})
+
+    execution = run(aws, monkeypatch, sagemaker(aws, archive, tamper=True))
+
+    assert execution.status == "FAILED"
+    assert "OutputsDoNotMatch" in execution.entered()
+    [message] = notifications(aws)
+    assert message["error"]["Error"] == "TransformOutputMismatch"
+    report = json.loads(message["error"]["Cause"])
+    assert (report["records"], report["outputs"], report["mismatches"]) == (5, 4, 1)
