@@ -22,13 +22,16 @@ EVENT ?= events/s3_put_upload.json
 STACK ?= medialens
 ENV_VARS ?= .aws-sam/local_env.json
 
-.PHONY: demo chat help venv lint typecheck validate pytest test build bench local-env invoke deploy layer-requirements clean
+.PHONY: demo chat workflows help venv lint typecheck validate pytest test build bench local-env invoke deploy layer-requirements clean
 
 demo: venv ## Analyse the bundled samples offline (ARGS=path/to/folder for your own images)
 	$(BIN)/python -m medialens_local.demo $(ARGS)
 
 chat: venv ## Chat with the Lex bot offline over the analysed samples (ARGS="--say 'help'" scripts it)
 	$(BIN)/python -m medialens_local.chat $(ARGS)
+
+workflows: venv ## The ML pipeline offline: export, Spark MLlib job, model training, Batch Transform, checks
+	$(BIN)/python -m medialens_local.workflows $(ARGS)
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
