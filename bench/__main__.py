@@ -1,4 +1,4 @@
-"""`make bench`: cold start, per-record overhead, video results, chatbot, sizes, offline.
+"""`make bench`: cold start, per record, video, chatbot, sizes, offline, ML workflows.
 
 Every ratio compares figures measured side by side in this one run (interleaved
 rounds), since the machine is shared and absolute times drift.
@@ -202,8 +202,16 @@ def chatbot() -> list[str]:
         return measure()
 
 
+def workflows() -> list[str]:
+    """Spark job throughput by size and cores; inference records/s by MaxPayloadInMB."""
+    from bench.workflows import workflows as measure
+
+    return measure()
+
+
 def main() -> None:
     sections = [cold_start(), overhead(), video_results(), chatbot(), sizes(), offline()]
+    sections.append(workflows())
     report = "\n\n".join("\n".join(section) for section in sections) + "\n"
     print(report)
     out = ROOT / "out"
