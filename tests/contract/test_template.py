@@ -318,3 +318,102 @@ def test_the_chatbot_environment_parses_into_settings() -> None:
     parameters = template()["Parameters"]
     assert settings.page_size == parameters["ChatPageSize"]["Default"]
     assert settings.link_expiry_s == parameters["ChatLinkExpirySeconds"]["Default"]
+
+
+# ---------------------------------------------------------------- ML workflows
+
+WORKFLOW_ROLES = {
+    "LabelMiningStateMachine": "LabelMiningWorkflowRole",
+    "BatchTransformStateMachine": "BatchTransformWorkflowRole",
+}
+NO_RESOURCE_TYPE = {
+    "elasticmapreduce:RunJobFlow",
+    "sagemaker:ListTags",
+    "ecr:GetAuthorizationToken",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchCheckLayerAvailability",
+    "cloudwatch:PutMetricData",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "elasticmapreduce:DescribeCluster",
+    "elasticmapreduce:ListBootstrapActions",
+    "elasticmapreduce:ListInstanceGroups",
+    "elasticmapreduce:ListInstances",
+    "elasticmapreduce:ListSteps",
+    "ec2:DescribeTags",
+    "ec2:DescribeInstances",
+}
+
+
+def role_statements(logical_id: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in resource(logical_id)["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_every_state_machine_deploys_what_statelint_checked() -> None:
+    from scripts.lint_state_machines import rendered_definitions
+
+    rendered = rendered_definitions()
+
+    assert set(rendered) == set(WORKFLOW_ROLES)
+    for text in rendered.values():
+        assert json.loads(text)["StartAt"]
+
+
+def test_workflow_roles_are_for_step_functions_in_this_account_and_log_and_trace() -> None:
+    for machine, role in WORKFLOW_ROLES.items():
+        properties = resource(machine)["Properties"]
+        assert properties["Role"] == {"Fn::GetAtt": [role, "Arn"]}
+        assert properties["Tracing"] == {"Enabled": True}
+        assert properties["Logging"]["Level"] in {"ERROR", "ALL"}
+        [trust] = resource(role)["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "states.amazonaws.com"}
+        assert trust["Condition"]["StringEquals"] == {
+            "aws:SourceAccount": {"Ref": "AWS::AccountId"}
+        }
+
+
+def test_workflow_and_service_roles_use_wildcards_only_where_iam_has_no_resource() -> None:
+    for role in [*WORKFLOW_ROLES.values(), "SageMakerExecutionRole", "EmrInstanceRole"]:
+        for statement in role_statements(role):
+            actions = set(as_list(statement["Action"]))
+            assert not any(action.endswith(":*") for action in actions), statement
+            if "*" in as_list(statement["Resource"]):
+                assert actions <= NO_RESOURCE_TYPE, (role, statement["Sid"])
+
+
+def test_roles_are_passed_only_to_the_services_that_use_them() -> None:
+    [sagemaker] = [
+        s for s in role_statements("BatchTransformWorkflowRole") if s["Action"] == "iam:PassRole"
+    ]
+    assert sagemaker["Resource"] == {"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]}
+    assert sagemaker["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
+    [emr] = [s for s in role_statements("LabelMiningWorkflowRole") if s["Action"] == "iam:PassRole"]
+    assert {"Fn::GetAtt": ["EmrInstanceRole", "Arn"]} in emr["Resource"]
+
+
+def test_the_cluster_and_the_model_write_only_their_own_prefixes() -> None:
+    for role, prefixes in {
+        "EmrInstanceRole": ("/mining/", "/emr-logs/"),
+        "SageMakerExecutionRole": ("/transforms/",),
+    }.items():
+        for statement in role_statements(role):
+            if "s3:PutObject" in as_list(statement["Action"]):
+                for arn in as_list(statement["Resource"]):
+                    assert any(prefix in arn["Fn::Sub"] for prefix in prefixes), arn
