@@ -1,12 +1,15 @@
 """Spark MLlib over the catalog: which labels occur together, and what media is about.
 
-Input: the catalog exported as JSON Lines, one media item per line::
+Input (``--input-format jsonl``): the catalog as JSON Lines, one media item per line::
 
     {"media_id": "uploads/beach.jpg", "media_type": "photo",
      "analysed_at": "2026-11-27T10:00:00+00:00",
      "labels": [{"name": "Beach", "confidence": 97.1}], "words": ["sale"],
      "persons": ["alice"], "faces": 1,
      "moderation": [{"name": "Suggestive", "confidence": 61.0}], "flagged": false}
+
+or (``--input-format dynamodb``) the catalog table as DynamoDB exports it to S3
+(``ExportTableToPointInTime``, ``DYNAMODB_JSON``), folded into the same records.
 
 Output, under ``--output``:
 
@@ -83,6 +86,7 @@ class Options:
     vocabulary: int = 5000
     related_per_label: int = 5
     seed: int = 7
+    input_format: str = "jsonl"
 
 
 def parse_args(argv: Sequence[str]) -> tuple[Options, str | None]:
@@ -113,6 +117,12 @@ def parse_args(argv: Sequence[str]) -> tuple[Options, str | None]:
     parser.add_argument("--vocabulary", type=int, default=Options.vocabulary)
     parser.add_argument("--related-per-label", type=int, default=Options.related_per_label)
     parser.add_argument("--seed", type=int, default=Options.seed)
+    parser.add_argument(
+        "--input-format",
+        choices=("jsonl", "dynamodb"),
+        default=Options.input_format,
+        help="jsonl: one media item per line; dynamodb: the catalog table's DynamoDB export",
+    )
     parser.add_argument("--master", help="Spark master for a local run, e.g. local[2]")
     args = parser.parse_args(argv)
     options = Options(
@@ -126,8 +136,67 @@ def parse_args(argv: Sequence[str]) -> tuple[Options, str | None]:
         vocabulary=args.vocabulary,
         related_per_label=args.related_per_label,
         seed=args.seed,
+        input_format=args.input_format,
     )
     return options, args.master
+
+
+DYNAMODB_EXPORT_SCHEMA = StructType(
+    [
+        StructField(
+            "Item",
+            StructType(
+                [
+                    StructField(name, StructType([StructField(kind, StringType())]))
+                    for name, kind in (
+                        ("sk", "S"),
+                        ("media_id", "S"),
+                        ("value", "S"),
+                        ("confidence", "N"),
+                        ("media_type", "S"),
+                        ("analysed_at", "S"),
+                        ("via", "S"),
+                    )
+                ]
+                + [StructField("flagged", StructType([StructField("BOOL", BooleanType())]))]
+            ),
+        )
+    ]
+)
+"""The attributes of a DynamoDB export (``DYNAMODB_JSON``) of the catalog the job reads."""
+
+
+def from_dynamodb_export(items: DataFrame) -> DataFrame:
+    """Fold the catalog table's items, exported by DynamoDB, into one record per media item.
+
+    The export holds one ``{"Item": {...}}`` per line in DynamoDB's typed JSON; a media
+    item is its ``META`` item plus one item per label, word, person and moderation label.
+    A label's parents and aliases (items with ``via``) are left out: their rules ("cat"
+    comes with "animal") are Rekognition's taxonomy, not something mined.
+    """
+    flat = items.select(
+        F.col("Item.sk.S").alias("sk"),
+        F.col("Item.media_id.S").alias("media_id"),
+        F.col("Item.value.S").alias("value"),
+        F.col("Item.confidence.N").cast("double").alias("confidence"),
+        F.col("Item.media_type.S").alias("media_type"),
+        F.col("Item.analysed_at.S").alias("analysed_at"),
+        F.col("Item.flagged.BOOL").alias("flagged"),
+        F.col("Item.via.S").alias("via"),
+    ).where(F.col("media_id").isNotNull() & F.col("via").isNull())
+    kind = F.split("sk", "#").getItem(0)
+    finding = F.struct(F.col("value").alias("name"), F.col("confidence").alias("confidence"))
+    meta = F.col("sk") == "META"
+    return flat.groupBy("media_id").agg(
+        F.max(F.when(meta, F.col("media_type"))).alias("media_type"),
+        F.max(F.when(meta, F.col("analysed_at"))).alias("analysed_at"),
+        F.collect_list(F.when(kind == "LABEL", finding)).alias("labels"),
+        F.collect_list(F.when(kind == "WORD", F.col("value"))).alias("words"),
+        F.collect_list(F.when(kind == "PERSON", F.col("value"))).alias("persons"),
+        F.lit(None).cast("int").alias("faces"),
+        F.collect_list(F.when(kind == "MODERATION", finding)).alias("moderation"),
+        F.max(F.when(meta, F.col("flagged"))).alias("flagged"),
+    )
 
 
 def media_terms(catalog: DataFrame, min_label_confidence: float) -> DataFrame:
@@ -221,7 +290,12 @@ def model_topics(terms: DataFrame, options: Options) -> tuple[DataFrame, DataFra
 
 def run(spark: SparkSession, options: Options) -> None:
     """Read the export, mine the rules and the topics, write every output."""
-    catalog = spark.read.schema(CATALOG_SCHEMA).json(options.input)
+    if options.input_format == "dynamodb":
+        catalog = from_dynamodb_export(
+            spark.read.schema(DYNAMODB_EXPORT_SCHEMA).json(options.input)
+        )
+    else:
+        catalog = spark.read.schema(CATALOG_SCHEMA).json(options.input)
     terms = media_terms(catalog, options.min_label_confidence).cache()
     itemsets, rules = mine_rules(terms.select("items"), options)
     rules = rules.cache()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from boto3.dynamodb.types import TypeSerializer
 from pyspark.sql import SparkSession
 
 from jobs import label_mining, synthetic_catalog
@@ -140,3 +143,72 @@ def test_topics_name_their_terms(spark: SparkSession, mined: Path) -> None:
     assert all(len(t.terms) == len(t.termWeights) > 0 for t in topics)
     terms = {term for t in topics for term in t.terms}
     assert {"beach", "pet", "text"} <= terms
+
+
+def test_a_dynamodb_export_of_the_catalog_gives_the_same_rules(
+    spark: SparkSession,
+    mined: Path,
+    generated: list[dict[str, Any]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The catalog table's items, as DynamoDB's ExportTableToPointInTime writes them."""
+    serializer = TypeSerializer()
+    root = tmp_path_factory.mktemp("dynamodb-export")
+    lines = []
+    for record in generated:
+        media = record["media_id"]
+        items: list[dict[str, Any]] = [
+            {
+                "pk": f"MEDIA#{media}",
+                "sk": "META",
+                "media_id": media,
+                "media_type": record["media_type"],
+                "flagged": False,
+            }
+        ]
+        items += [
+            {
+                "pk": f"MEDIA#{media}",
+                "sk": f"LABEL#{label['name'].lower()}",
+                "media_id": media,
+                "value": label["name"],
+                "confidence": Decimal(str(label["confidence"])),
+            }
+            for label in record["labels"]
+        ]
+        items += [
+            {"pk": f"MEDIA#{media}", "sk": f"WORD#{word}", "media_id": media, "value": word}
+            for word in record["words"]
+        ]
+        lines += [
+            json.dumps({"Item": {k: serializer.serialize(v) for k, v in item.items()}}, default=str)
+            for item in items
+        ]
+    (root / "data").mkdir()
+    with gzip.open(root / "data" / "part-0.json.gz", "wt") as out:
+        out.write("\n".join(lines) + "\n")
+    arguments = ["--input", str(root / "data"), "--output", str(root / "out"), "--topics", "5"]
+    options, _ = label_mining.parse_args(
+        [
+            *arguments,
+            "--min-support",
+            "0.02",
+            "--min-confidence",
+            "0.3",
+            "--input-format",
+            "dynamodb",
+        ]
+    )
+
+    label_mining.run(spark, options)
+
+    def rules(folder: Path) -> dict[tuple[tuple[str, ...], tuple[str, ...]], float]:
+        return {
+            (tuple(r.antecedent), tuple(r.consequent)): r.confidence
+            for r in spark.read.parquet(str(folder / "rules")).collect()
+        }
+
+    from_export, from_lines = rules(root / "out"), rules(mined)
+    assert from_export.keys() == from_lines.keys()
+    for rule, confidence in from_lines.items():
+        assert from_export[rule] == pytest.approx(confidence)
