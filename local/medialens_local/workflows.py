@@ -61,6 +61,10 @@ def export_catalog(aws: LocalAws, path: Path) -> int:
                 record["analysed_at"] = str(item.get("analysed_at", ""))
                 record["flagged"] = bool(item.get("flagged", False))
                 record["faces"] = int(item.get("face_count", 0))
+            elif "via" in item:
+                # A parent or alias of another label: mining it would only find that
+                # "cat" comes with "animal", which Rekognition already says.
+                continue
             elif kind in ("LABEL", "MODERATION"):
                 record[KINDS[kind]].append(
                     {"name": str(item["value"]), "confidence": float(item["confidence"])}

@@ -160,3 +160,29 @@ def test_the_check_finds_missing_and_reordered_lines() -> None:
     assert result.first_mismatches == (1, 2)
     short = check_joined("k", inputs, outputs[:-1])
     assert (short.inputs, short.outputs, short.mismatches) == (5, 4, 1)
+
+
+def test_a_malformed_record_gets_an_error_line_and_the_others_their_answers(
+    archive: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "in" / "batch.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        json.dumps(record("a", "Beach"))
+        + "\n"
+        + json.dumps({"media_id": "b", "labels": "not a list of labels"})
+        + "\n"
+        + json.dumps(record("c", "Sea"))
+        + "\n"
+    )
+
+    transform(tmp_path / "in", tmp_path / "out", archive, TransformSettings())
+
+    lines = (tmp_path / "out" / "batch.jsonl.out").read_text().splitlines()
+    outputs = [json.loads(line)["SageMakerOutput"] for line in lines]
+    assert outputs[0]["suggestions"][0]["label"] == "sea"
+    assert "malformed record" in outputs[1]["error"]
+    assert outputs[2]["suggestions"][0]["label"] == "beach"
+    check = check_joined("batch.jsonl", path.read_text().splitlines(), lines)
+    assert check.ok
+    assert check.failures == 1

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
+from botocore.validate import validate_parameters
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
     CustomErrorName,
@@ -43,6 +45,14 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from tests.support.stack import ROOT
 
 STATE_MACHINES = ROOT / "statemachine"
+
+
+def validate(service: str, operation: str, params: dict[str, Any]) -> None:
+    """Raise botocore's ParamValidationError for a request its service model refuses."""
+    model = botocore.session.get_session().get_service_model(service)
+    shape = model.operation_model(operation).input_shape
+    assert shape is not None
+    validate_parameters(params, shape)
 
 
 class TaskError(Exception):

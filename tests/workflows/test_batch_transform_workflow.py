@@ -18,16 +18,22 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.session
 import pytest
-from botocore.validate import validate_parameters
 from medialens_local.batch_transform import TransformFailedError, TransformSettings, transform
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from jobs import train_suggester
 from tests.support.stack import ROOT, resolve, resource
-from tests.support.workflows import Execution, StandIns, TaskError, execute, render, stand_ins
+from tests.support.workflows import (
+    Execution,
+    StandIns,
+    TaskError,
+    execute,
+    render,
+    stand_ins,
+    validate,
+)
 
 DEFINITION = "batch_transform.asl.json"
 IMAGE = "sagemaker-scikit-learn:1.2-1-cpu-py3"
@@ -40,14 +46,6 @@ RULES = [
     {"label": "beach", "related": [{"label": "sea", "confidence": 0.93, "lift": 4.6}]},
     {"label": "sea", "related": [{"label": "beach", "confidence": 0.95, "lift": 4.6}]},
 ]
-
-
-def validate(service: str, operation: str, params: dict[str, Any]) -> None:
-    """Raise botocore's ParamValidationError for a request its service model refuses."""
-    model = botocore.session.get_session().get_service_model(service)
-    shape = model.operation_model(operation).input_shape
-    assert shape is not None
-    validate_parameters(params, shape)
 
 
 def load_verify_handler() -> Any:
@@ -294,3 +292,15 @@ def test_outputs_that_do_not_match_their_inputs_fail_the_run(
     assert message["error"]["Error"] == "TransformOutputMismatch"
     report = json.loads(message["error"]["Cause"])
     assert (report["records"], report["outputs"], report["mismatches"]) == (5, 4, 1)
+
+
+def test_locations_that_are_not_folders_fail_before_any_model_or_job(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, archive: Path
+) -> None:
+    standins = sagemaker(aws, archive)
+
+    execution = run(aws, monkeypatch, standins, input_uri="s3://media/exports/run-1")
+
+    assert execution.status == "FAILED"
+    assert execution.error == "BadInput"
+    assert standins.calls == []

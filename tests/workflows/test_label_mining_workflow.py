@@ -15,7 +15,15 @@ import pytest
 from moto import mock_aws
 
 from tests.support.stack import resolve, resource
-from tests.support.workflows import Execution, StandIns, TaskError, execute, render, stand_ins
+from tests.support.workflows import (
+    Execution,
+    StandIns,
+    TaskError,
+    execute,
+    render,
+    stand_ins,
+    validate,
+)
 
 DEFINITION = "label_mining_emr.asl.json"
 RUN = {
@@ -49,6 +57,8 @@ def substitutions(topic: str) -> dict[str, str]:
 
 def emr(standins: StandIns, *, step: Any = None, create: Any = None) -> StandIns:
     def created(params: dict[str, Any]) -> dict[str, Any]:
+        # createCluster takes RunJobFlow's request (without Steps).
+        validate("emr", "RunJobFlow", params)
         if create is not None:
             create(params)
         return {
@@ -57,6 +67,9 @@ def emr(standins: StandIns, *, step: Any = None, create: Any = None) -> StandIns
         }
 
     def stepped(params: dict[str, Any]) -> dict[str, Any]:
+        validate(
+            "emr", "AddJobFlowSteps", {"JobFlowId": params["ClusterId"], "Steps": [params["Step"]]}
+        )
         if step is not None:
             step(params)
         return {"StepId": "s-1"}
@@ -110,7 +123,8 @@ def test_the_happy_path_creates_runs_terminates_and_notifies(
     [step] = standins.called("elasticmapreduce", "addStep")
     assert step["ClusterId"] == CLUSTER
     args = step["Step"]["HadoopJarStep"]["Args"]
-    assert args[:3] == ["spark-submit", "--deploy-mode", "cluster"]
+    # Client mode: the driver runs on the on-demand primary node, never on a Spot node.
+    assert args[:3] == ["spark-submit", "--deploy-mode", "client"]
     assert args[3].endswith("/jobs/label_mining.py")
     assert args[4:] == ["--input", RUN["export_uri"], "--output", RUN["output_uri"]]
     assert standins.called("elasticmapreduce", "terminateCluster") == [{"ClusterId": CLUSTER}]
@@ -213,3 +227,24 @@ def test_every_state_that_follows_the_cluster_reaches_a_terminate() -> None:
         seen.add(name)
         assert states[name]["Type"] not in ("Succeed", "Fail"), f"{name} ends with a cluster up"
         pending.extend(successors(name))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"export_uri": RUN["export_uri"]},
+        {**RUN, "output_uri": "s3://media/mining/2026-11-27"},
+        {**RUN, "export_uri": "/tmp/catalog.jsonl"},
+    ],
+)
+def test_bad_input_fails_before_any_cluster_exists(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, payload: dict[str, Any]
+) -> None:
+    standins = emr(StandIns())
+
+    with stand_ins(monkeypatch, standins):
+        execution = execute(aws["sfn"], render(DEFINITION, substitutions(aws["topic"])), payload)
+
+    assert execution.status == "FAILED"
+    assert execution.error == "BadInput"
+    assert standins.calls == []

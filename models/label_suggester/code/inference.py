@@ -24,26 +24,38 @@ def model_fn(model_dir: str) -> dict[str, Any]:
     return model
 
 
-def input_fn(request_body: bytes | str, content_type: str) -> list[dict[str, Any]]:
-    """Parse a mini-batch: one catalog record per line."""
+def input_fn(request_body: bytes | str, content_type: str) -> list[Any]:
+    """Parse a mini-batch: one catalog record per line (a line that is not JSON stays text)."""
     if content_type.split(";")[0].strip() not in JSON_LINES:
         raise ValueError(f"unsupported content type {content_type!r}; send application/jsonlines")
     text = request_body.decode("utf-8") if isinstance(request_body, bytes) else request_body
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    records: list[Any] = []
+    for line in text.splitlines():
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                records.append(line)
+    return records
 
 
-def predict_fn(records: list[dict[str, Any]], model: dict[str, Any]) -> list[dict[str, Any]]:
+def predict_fn(records: list[Any], model: dict[str, Any]) -> list[dict[str, Any]]:
     """For each record, the labels its own labels lead to and it does not have yet."""
     related: dict[str, list[dict[str, Any]]] = model["related"]
     threshold = float(model.get("min_label_confidence", 50.0))
     limit = int(model.get("suggestions", 5))
-    predictions = []
+    predictions: list[dict[str, Any]] = []
     for record in records:
-        have = {
-            str(label["name"]).strip().lower()
-            for label in record.get("labels") or []
-            if float(label.get("confidence", 0)) >= threshold
-        }
+        try:
+            have = {
+                str(label["name"]).strip().lower()
+                for label in record.get("labels") or []
+                if float(label.get("confidence", 0)) >= threshold
+            }
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            # One malformed record gets an error line; the rest of the job goes on.
+            predictions.append({"error": f"malformed record: {type(error).__name__}: {error}"})
+            continue
         best: dict[str, dict[str, Any]] = {}
         for label in sorted(have):
             for rule in related.get(label, []):
