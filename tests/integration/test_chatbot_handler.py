@@ -43,6 +43,12 @@ from medialens_local.template import Resolver
 from moto import mock_aws
 
 from tests.conftest import SETUP_SESSION_MARK
+from tests.support.lex_contract import (
+    INPUT_LIMIT,
+    INTENT_STATES,
+    assert_valid_slot,
+)
+from tests.support.lex_contract import assert_valid_lex_response as assert_lex_contract
 from tests.support.stack import (
     ACCOUNT_ID,
     REGION,
@@ -88,112 +94,10 @@ def load_event(path: Path) -> dict[str, Any]:
     return event
 
 
-# ------------------------------------------------------------------ the documented response format
-
-DIALOG_ACTIONS = {"Close", "ConfirmIntent", "Delegate", "ElicitIntent", "ElicitSlot"}
-INTENT_STATES = {
-    "Failed",
-    "Fulfilled",
-    "FulfillmentInProgress",
-    "InProgress",
-    "ReadyForFulfillment",
-    "Waiting",
-}
-CLOSE_STATES = {"Failed", "Fulfilled", "InProgress"}
-CONFIRMATION_STATES = {"Confirmed", "Denied", "None"}
-CONTENT_TYPES = {"CustomPayload", "ImageResponseCard", "PlainText", "SSML"}
-MESSAGE_LIMIT = 1024
-SESSION_ATTRIBUTES_LIMIT = 12 * 1024
-INPUT_LIMIT = 12 * 1024
-OUTPUT_LIMIT = 25 * 1024
-
-
-def assert_valid_slot(name: str, slot: Any) -> None:
-    if slot is None:
-        return
-    assert isinstance(slot, dict), name
-    assert slot.get("shape", "Scalar") in {"Scalar", "List", "Composite"}, name
-    value = slot["value"]
-    assert isinstance(value["originalValue"], str), name
-    assert isinstance(value["interpretedValue"], str), name
-    assert isinstance(value.get("resolvedValues", []), list), name
-    assert all(isinstance(v, str) for v in value.get("resolvedValues", [])), name
-
-
-def assert_valid_card(card: Mapping[str, Any]) -> None:
-    assert isinstance(card["title"], str)
-    assert 1 <= len(card["title"]) <= 250
-    for optional in ("subtitle", "imageUrl"):
-        if optional in card:
-            assert 1 <= len(card[optional]) <= 250
-    buttons = card.get("buttons", [])
-    # The API takes 5; the response-format guide says 3: the bot must satisfy both.
-    assert len(buttons) <= 3
-    for button in buttons:
-        assert set(button) == {"text", "value"}
-        assert 1 <= len(button["text"]) <= 50
-        assert 1 <= len(button["value"]) <= 50
-
-
 def assert_valid_lex_response(response: Any, event: Mapping[str, Any]) -> None:
-    """Check a code-hook response against Lex V2's documented response format."""
-    assert isinstance(response, dict)
-    text = json.dumps(response)  # JSON-serialisable: no Decimal, set, bytes
-    assert len(text.encode()) <= OUTPUT_LIMIT
-    assert set(response) <= {"sessionState", "messages", "requestAttributes"}
-    state = response["sessionState"]
-    action = state["dialogAction"]
-    kind = action["type"]
-    assert kind in DIALOG_ACTIONS
-    assert set(action) <= {"type", "slotToElicit", "slotElicitationStyle", "subSlotToElicit"}
-    messages = response.get("messages", [])
-    assert isinstance(messages, list)
-    assert len(messages) <= 10
-    for message in messages:
-        assert message["contentType"] in CONTENT_TYPES
-        if message["contentType"] == "ImageResponseCard":
-            assert_valid_card(message["imageResponseCard"])
-        else:
-            content = message["content"]
-            assert isinstance(content, str)
-            assert 1 <= len(content) <= MESSAGE_LIMIT, content
-
-    intent = state.get("intent")
-    if intent is not None:
-        assert isinstance(intent, dict)
-        assert intent["name"] in bot_intents()
-        assert intent.get("state", "InProgress") in INTENT_STATES
-        assert intent.get("confirmationState", "None") in CONFIRMATION_STATES
-        slots = intent.get("slots") or {}
-        assert set(slots) <= slots_of(intent["name"]), slots
-        for name, slot in slots.items():
-            assert_valid_slot(name, slot)
-        # The code hook answers for the intent Lex asked about.
-        assert intent["name"] == event["sessionState"]["intent"]["name"]
-
-    if kind == "ElicitIntent":
-        assert messages, "ElicitIntent needs at least one message"
-    elif kind == "ElicitSlot":
-        assert intent is not None
-        assert intent["name"]
-        assert action["slotToElicit"] in slots_of(intent["name"])
-    elif kind == "ConfirmIntent":
-        assert intent is not None
-        assert intent["name"]
-        assert "slots" in intent
-        assert messages, "ConfirmIntent needs at least one message"
-    elif kind == "Close":
-        assert intent is not None
-        assert intent["name"]
-        assert intent["state"] in CLOSE_STATES
-    if kind != "ElicitSlot":
-        assert "slotToElicit" not in action
-
-    attributes = state.get("sessionAttributes", {})
-    assert isinstance(attributes, dict)
-    assert all(isinstance(k, str) and isinstance(v, str) for k, v in attributes.items())
-    size = sum(len(k.encode()) + len(v.encode()) for k, v in attributes.items())
-    assert size <= SESSION_ATTRIBUTES_LIMIT, size
+    """The documented format, for this bot's intents and slots, about the event's intent."""
+    intents = {name: slots_of(name) for name in bot_intents()}
+    assert_lex_contract(response, asked=event, intents=intents)
 
 
 def texts(response: Mapping[str, Any]) -> list[str]:

@@ -31,89 +31,10 @@ from medialens.models.search import (
     SearchQuery,
 )
 
+from tests.support.lex_contract import assert_valid_lex_response
+
 TODAY = date(2026, 11, 27)
 SETTINGS = ChatbotSettings(catalog_table="t")
-
-# ---------------------------------------------------------------- Lex V2 contract checks
-
-DIALOG_ACTIONS = {"Close", "ConfirmIntent", "Delegate", "ElicitIntent", "ElicitSlot"}
-INTENT_STATES = {
-    "Failed",
-    "Fulfilled",
-    "FulfillmentInProgress",
-    "InProgress",
-    "ReadyForFulfillment",
-    "Waiting",
-}
-CONFIRMATION_STATES = {"Confirmed", "Denied", "None"}
-CONTENT_TYPES = {"CustomPayload", "ImageResponseCard", "PlainText", "SSML"}
-
-
-def assert_valid_lex_response(response: Any) -> None:
-    """Check a response against the documented Lex V2 response format and limits."""
-    assert isinstance(response, dict)
-    assert set(response) <= {"sessionState", "messages", "requestAttributes"}
-    state = response["sessionState"]
-    assert isinstance(state, dict)
-    action = state["dialogAction"]
-    assert isinstance(action, dict)
-    kind = action["type"]
-    assert kind in DIALOG_ACTIONS
-
-    attributes = state.get("sessionAttributes", {})
-    assert isinstance(attributes, dict)
-    assert all(isinstance(k, str) and isinstance(v, str) for k, v in attributes.items())
-    assert len(json.dumps(attributes).encode()) <= 12 * 1024
-
-    intent = state.get("intent")
-    if intent is not None:
-        assert isinstance(intent, dict), "intent must be an object, never a string"
-        assert isinstance(intent.get("name"), str)
-        assert intent["name"]
-        if "state" in intent:
-            assert intent["state"] in INTENT_STATES
-        if "confirmationState" in intent:
-            assert intent["confirmationState"] in CONFIRMATION_STATES
-        for slot in (intent.get("slots") or {}).values():
-            if slot is None:
-                continue
-            assert isinstance(slot, dict)
-            value = slot["value"]
-            assert isinstance(value["originalValue"], str)
-            assert isinstance(value["interpretedValue"], str)
-            assert isinstance(value["resolvedValues"], list)
-
-    messages = response.get("messages", [])
-    assert isinstance(messages, list)
-    assert len(messages) <= 10
-    for message in messages:
-        assert message["contentType"] in CONTENT_TYPES
-        if message["contentType"] == "ImageResponseCard":
-            card = message["imageResponseCard"]
-            assert 1 <= len(card["title"]) <= 250
-            assert 1 <= len(card.get("subtitle", "x")) <= 250
-            assert len(card.get("buttons", [])) <= 3
-            for button in card.get("buttons", []):
-                assert 1 <= len(button["text"]) <= 50
-                assert 1 <= len(button["value"]) <= 50
-        else:
-            assert isinstance(message["content"], str)
-            assert 1 <= len(message["content"]) <= 1024
-
-    if kind == "Close":
-        assert intent is not None
-        assert intent["state"] in {"Failed", "Fulfilled", "InProgress"}
-    elif kind == "ElicitSlot":
-        assert isinstance(action.get("slotToElicit"), str)
-        assert intent is not None
-    elif kind == "ConfirmIntent":
-        assert intent is not None
-        assert isinstance(intent.get("slots"), dict)
-        assert messages
-    elif kind == "ElicitIntent":
-        assert messages
-    assert len(json.dumps(response).encode()) <= 25 * 1024
-
 
 # ---------------------------------------------------------------- events
 
