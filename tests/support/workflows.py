@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import botocore.session
 import pytest
 from botocore.validate import validate_parameters
@@ -215,6 +216,24 @@ def execute(
         error=described.get("error"),
         history=history,
     )
+
+
+def subscribed_topic(name: str = "workflows") -> tuple[str, str]:
+    """An SNS topic with an SQS queue subscribed, to read the notifications from."""
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    queue = sqs.create_queue(QueueName=f"{name}-notifications")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    return topic, queue
+
+
+def notifications(queue: str) -> list[dict[str, Any]]:
+    """The JSON messages published to the topic so far."""
+    messages = boto3.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
+    return [json.loads(json.loads(m["Body"])["Message"]) for m in messages.get("Messages", [])]
 
 
 def definition_path(name: str) -> Path:

@@ -30,8 +30,10 @@ from tests.support.workflows import (
     StandIns,
     TaskError,
     execute,
+    notifications,
     render,
     stand_ins,
+    subscribed_topic,
     validate,
 )
 
@@ -76,13 +78,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> Iterator[dict[s
         s3.create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
         )
-        sns, sqs = boto3.client("sns"), boto3.client("sqs")
-        topic = sns.create_topic(Name="workflows")["TopicArn"]
-        queue = sqs.create_queue(QueueName="notifications")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        topic, queue = subscribed_topic()
         role = boto3.client("iam").create_role(RoleName="verify", AssumeRolePolicyDocument="{}")
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as archive:
@@ -97,7 +93,6 @@ def aws(monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> Iterator[dict[s
         yield {
             "sfn": boto3.client("stepfunctions"),
             "s3": s3,
-            "sqs": sqs,
             "queue": queue,
             "topic": topic,
             "function": function,
@@ -178,11 +173,6 @@ def archive(tmp_path: Path) -> Path:
     return train_suggester.pack(train_suggester.train(RULES), tmp_path / "model.tar.gz")
 
 
-def notifications(aws: dict[str, Any]) -> list[dict[str, Any]]:
-    messages = aws["sqs"].receive_message(QueueUrl=aws["queue"], MaxNumberOfMessages=10)
-    return [json.loads(json.loads(m["Body"])["Message"]) for m in messages.get("Messages", [])]
-
-
 def run(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, standins: StandIns, **extra: Any
 ) -> Execution:
@@ -222,7 +212,7 @@ def test_the_happy_path_creates_the_model_transforms_verifies_and_notifies(
     first = json.loads(out["Body"].read().splitlines()[0])
     assert first["media_id"] == "uploads/0000.jpg"
     assert first["SageMakerOutput"]["suggestions"][0]["label"] == "sea"
-    [message] = notifications(aws)
+    [message] = notifications(aws["queue"])
     assert message["status"] == "SUCCEEDED"
     assert message["report"]["ok"] is True
     assert (message["report"]["files"], message["report"]["records"]) == (2, 41)
@@ -274,7 +264,7 @@ def test_a_record_over_the_payload_limit_fails_the_job_and_notifies(
     assert execution.status == "FAILED"
     assert execution.error == "BatchTransformFailed"
     assert "Verify" not in execution.entered()
-    [message] = notifications(aws)
+    [message] = notifications(aws["queue"])
     assert message["status"] == "FAILED"
     assert "MaxPayloadInMB" in message["error"]["Cause"]
 
@@ -288,7 +278,7 @@ def test_outputs_that_do_not_match_their_inputs_fail_the_run(
 
     assert execution.status == "FAILED"
     assert "OutputsDoNotMatch" in execution.entered()
-    [message] = notifications(aws)
+    [message] = notifications(aws["queue"])
     assert message["error"]["Error"] == "TransformOutputMismatch"
     report = json.loads(message["error"]["Cause"])
     assert (report["records"], report["outputs"], report["mismatches"]) == (5, 4, 1)

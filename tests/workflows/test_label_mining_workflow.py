@@ -20,8 +20,10 @@ from tests.support.workflows import (
     StandIns,
     TaskError,
     execute,
+    notifications,
     render,
     stand_ins,
+    subscribed_topic,
     validate,
 )
 
@@ -36,15 +38,8 @@ CLUSTER = "j-2AXXXXXXGAPLF"
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        sns = boto3.client("sns")
-        sqs = boto3.client("sqs")
-        topic = sns.create_topic(Name="workflows")["TopicArn"]
-        queue = sqs.create_queue(QueueName="workflow-notifications")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-        yield {"sfn": boto3.client("stepfunctions"), "sqs": sqs, "queue": queue, "topic": topic}
+        topic, queue = subscribed_topic()
+        yield {"sfn": boto3.client("stepfunctions"), "queue": queue, "topic": topic}
 
 
 def substitutions(topic: str) -> dict[str, str]:
@@ -82,11 +77,6 @@ def emr(standins: StandIns, *, step: Any = None, create: Any = None) -> StandIns
         }
     )
     return standins
-
-
-def notifications(aws: dict[str, Any]) -> list[dict[str, Any]]:
-    messages = aws["sqs"].receive_message(QueueUrl=aws["queue"], MaxNumberOfMessages=10)
-    return [json.loads(json.loads(m["Body"])["Message"]) for m in messages.get("Messages", [])]
 
 
 def run(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, standins: StandIns) -> Execution:
@@ -128,7 +118,7 @@ def test_the_happy_path_creates_runs_terminates_and_notifies(
     assert args[3].endswith("/jobs/label_mining.py")
     assert args[4:] == ["--input", RUN["export_uri"], "--output", RUN["output_uri"]]
     assert standins.called("elasticmapreduce", "terminateCluster") == [{"ClusterId": CLUSTER}]
-    [message] = notifications(aws)
+    [message] = notifications(aws["queue"])
     assert message["status"] == "SUCCEEDED"
     assert message["cluster_id"] == CLUSTER
 
@@ -149,7 +139,7 @@ def test_a_failed_step_terminates_the_cluster_then_fails(
     # A failed Spark step is not retried: it would fail again.
     assert len(standins.called("elasticmapreduce", "addStep")) == 1
     assert standins.called("elasticmapreduce", "terminateCluster") == [{"ClusterId": CLUSTER}]
-    [message] = notifications(aws)
+    [message] = notifications(aws["queue"])
     assert message["status"] == "FAILED"
     assert message["error"]["Error"] == "States.TaskFailed"
     assert "ExitCode 1" in message["error"]["Cause"]
@@ -167,7 +157,7 @@ def test_a_step_that_times_out_terminates_the_cluster(
 
     assert execution.status == "FAILED"
     assert standins.called("elasticmapreduce", "terminateCluster") == [{"ClusterId": CLUSTER}]
-    assert notifications(aws)[0]["error"]["Error"] == "States.Timeout"
+    assert notifications(aws["queue"])[0]["error"]["Error"] == "States.Timeout"
 
 
 def test_a_throttled_step_call_is_retried(
@@ -205,7 +195,7 @@ def test_a_cluster_that_fails_to_start_is_reported_without_a_terminate(
     assert execution.status == "FAILED"
     assert standins.called("elasticmapreduce", "addStep") == []
     assert standins.called("elasticmapreduce", "terminateCluster") == []
-    assert notifications(aws)[0]["status"] == "FAILED"
+    assert notifications(aws["queue"])[0]["status"] == "FAILED"
 
 
 def test_every_state_that_follows_the_cluster_reaches_a_terminate() -> None:
