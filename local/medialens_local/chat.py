@@ -20,9 +20,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from medialens_local.demo import OUT, SAMPLES, ModelMissingError, analysed
+from medialens_local.demo import OUT, SAMPLES, ModelMissingError, analysed, progress_bar
 from medialens_local.lex import BotDefinition, BotReply, LocalLexSession
 from medialens_local.template import load_template
 
@@ -84,14 +83,7 @@ def chat(folder: Path, console: Console, said: Iterable[str], *, speech: bool, t
     """Analyse ``folder`` offline, then hold the conversation; return the exit code."""
     log_path = OUT / "chat.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+    progress = progress_bar(console, transient=True)
     failures = 0
     # Lambda logs this for an answer that counted nothing; here it would interrupt the chat.
     warnings.filterwarnings("ignore", message="No application metrics to publish")

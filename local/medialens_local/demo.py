@@ -265,17 +265,23 @@ def analysed(folder: Path, progress: Progress) -> Iterator[OfflineStack]:
             yield OfflineStack(aws=aws, router=router, drops=drops)
 
 
-def run(folder: Path, console: Console, out: Path = OUT) -> int:
-    """Run the pipeline over ``folder``, report into ``out``; return the exit code."""
-    log_path = out / "demo.log"
-    started = time.perf_counter()
-    progress = Progress(
+def progress_bar(console: Console, *, transient: bool = False) -> Progress:
+    """Make the progress display of the offline commands: step, bar, count, time."""
+    return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
         console=console,
+        transient=transient,
     )
+
+
+def run(folder: Path, console: Console, out: Path = OUT) -> int:
+    """Run the pipeline over ``folder``, report into ``out``; return the exit code."""
+    log_path = out / "demo.log"
+    started = time.perf_counter()
+    progress = progress_bar(console)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with (
         progress,

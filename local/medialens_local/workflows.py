@@ -28,12 +28,12 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from medialens.domain.transform_check import check_joined
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from medialens_local.aws import LocalAws
 from medialens_local.batch_transform import TransformSettings, transform
-from medialens_local.demo import OUT, SAMPLES, ModelMissingError, analysed
+from medialens_local.demo import OUT, SAMPLES, ModelMissingError, analysed, progress_bar
 from medialens_local.template import ROOT, load_template
 
 KINDS = {"LABEL": "labels", "WORD": "words", "PERSON": "persons", "MODERATION": "moderation"}
@@ -116,9 +116,7 @@ def run(folder: Path, console: Console, *, synthetic: int, out: Path) -> int:
     work = out / "workflows"
     export = work / "export"
     timings: dict[str, float] = {}
-    progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
-    )
+    progress = progress_bar(console)
     log = (out / "workflows.log").open("w")
     with progress, log, contextlib.redirect_stdout(log):
         with step(progress, "Analysing the samples into the offline catalog", timings):
