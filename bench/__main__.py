@@ -175,31 +175,30 @@ def sizes() -> list[str]:
     return rows
 
 
-def video_results() -> list[str]:
-    """The video results handler's throughput and memory (logs and metrics to /dev/null)."""
+def quietly(measure: Callable[[], list[str]]) -> list[str]:
+    """Run a section with the handlers' logs and metrics sent to /dev/null."""
     import logging
-
-    from bench.video import video
 
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         # Powertools' handler keeps the stream it was made with (an earlier, closed sink).
         for handler in logging.getLogger("medialens").handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.stream = sink
-        return video()
+        return measure()
+
+
+def video_results() -> list[str]:
+    """The video results handler's throughput and memory."""
+    from bench.video import video
+
+    return quietly(video)
 
 
 def chatbot() -> list[str]:
-    """The chatbot code hook's latency beside a bare catalog query (logs to /dev/null)."""
-    import logging
-
+    """The chatbot code hook's latency beside a bare catalog query."""
     from bench.chatbot import chatbot as measure
 
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        for handler in logging.getLogger("medialens").handlers:
-            if isinstance(handler, logging.StreamHandler):
-                handler.stream = sink
-        return measure()
+    return quietly(measure)
 
 
 def workflows() -> list[str]:
