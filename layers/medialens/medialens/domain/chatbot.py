@@ -764,11 +764,18 @@ def _file_name(text: str) -> str:
     return name
 
 
-def _find_files(turn: Turn, name: str) -> tuple[str, ...]:
+def _find_files(turn: Turn, name: str) -> tuple[tuple[str, ...], MediaSummary | None]:
+    """Media ids the name may mean, and the entry already read when it named one key."""
     catalog = turn.ports.catalog
     for media_id in dict.fromkeys((name, turn.settings.uploads_prefix + name.lstrip("/"))):
-        if catalog.media(media_id) is not None:
-            return (media_id,)
+        summary = catalog.media(media_id)
+        if summary is not None:
+            return (media_id,), summary
+    return _named_files(turn, name), None
+
+
+def _named_files(turn: Turn, name: str) -> tuple[str, ...]:
+    catalog = turn.ports.catalog
     base = name.rsplit("/", 1)[-1]
     found = catalog.named(base, limit=MAX_CHOICES + 1)
     if "/" in name:
@@ -796,7 +803,7 @@ def _upload_status(turn: Turn) -> LexResponse:
             return turn.delegate(intent)
         return turn.elicit(intent, FILE_NAME, "Which file? For example: beach.mp4.")
     name = _file_name(value.text)
-    found = _find_files(turn, name)
+    found, known = _find_files(turn, name)
     if not found:
         metrics.add_metric(name="ChatbotUnknownFiles", unit=MetricUnit.Count, value=1)
         return turn.elicit(
@@ -817,7 +824,7 @@ def _upload_status(turn: Turn) -> LexResponse:
     media_id = found[0]
     if turn.validating:
         return turn.delegate(intent.with_slot(FILE_NAME, SlotValue(value.original, media_id)))
-    summary = turn.ports.catalog.media(media_id)
+    summary = known or turn.ports.catalog.media(media_id)
     if summary is None:  # deleted between the check and now
         return turn.close(IntentState.FAILED, [f"{media_id} is no longer in the catalog."])
     return turn.close(
