@@ -89,6 +89,7 @@ def local_catalog() -> Iterator[tuple[str, str]]:
     from medialens.models.analysis import ImageAnalysis, Label, TextDetection, TextKind
     from medialens.models.catalog import CatalogLocation
     from medialens_local.aws import CREDENTIALS, local_aws
+    from medialens_local.router import forget_cached_clients
 
     with local_aws() as aws:
         os.environ.update({**CREDENTIALS, "AWS_ENDPOINT_URL": aws.endpoint})
@@ -117,15 +118,6 @@ def local_catalog() -> Iterator[tuple[str, str]]:
                 ),
             )
         yield table, aws.bucket
-
-
-def forget_cached_clients() -> None:
-    """Drop the layer's cached boto3 clients: earlier sections made them for other endpoints."""
-    from medialens.adapters import aws as adapters
-
-    for cached in vars(adapters).values():
-        if callable(getattr(cached, "cache_clear", None)):
-            cached.cache_clear()
 
 
 def requests(rng: random.Random) -> Iterator[tuple[str, dict[str, str], str]]:

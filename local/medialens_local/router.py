@@ -29,17 +29,22 @@ from medialens_local.template import ROOT
 POLL_INTERVAL_S = 0.05
 
 
+def forget_cached_clients() -> None:
+    """Drop the layer's cached boto3 clients, made for the endpoints of an earlier stack."""
+    from medialens.adapters import aws as adapters
+
+    for cached in vars(adapters).values():
+        if callable(getattr(cached, "cache_clear", None)):
+            cached.cache_clear()
+
+
 def _fresh_sandbox() -> None:
     """Forget what an earlier local stack left in this process.
 
     The layer caches its boto3 clients (with the endpoints of the stack they were made
     for), and Powertools' logger keeps the stream it first wrote to.
     """
-    from medialens.adapters import aws as adapters
-
-    for cached in vars(adapters).values():
-        if callable(getattr(cached, "cache_clear", None)):
-            cached.cache_clear()
+    forget_cached_clients()
     for handler in logging.getLogger(
         os.environ.get("POWERTOOLS_SERVICE_NAME", "medialens")
     ).handlers:
