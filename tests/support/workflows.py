@@ -9,7 +9,6 @@ what the real definition would have sent and on the execution history.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -43,6 +42,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
+from scripts.lint_state_machines import PLACEHOLDER, substitute
 from tests.support.stack import ROOT
 
 STATE_MACHINES = ROOT / "statemachine"
@@ -150,10 +150,10 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch, handlers: StandIns) -> Iterator[S
 def render(name: str, substitutions: Mapping[str, str]) -> str:
     """A definition from ``statemachine/`` with its ``${...}`` substitutions applied."""
     text = (STATE_MACHINES / name).read_text()
-    missing = set(re.findall(r"\$\{(\w+)\}", text)) - set(substitutions)
+    missing = set(PLACEHOLDER.findall(text)) - set(substitutions)
     if missing:
         raise KeyError(f"no substitution for {sorted(missing)}")
-    return re.sub(r"\$\{(\w+)\}", lambda m: substitutions[m.group(1)], text)
+    return substitute(text, dict(substitutions))
 
 
 @dataclass

@@ -8,7 +8,6 @@ writes the ``.out`` files; the real VerifyTransformFunction handler checks them.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import tempfile
@@ -24,7 +23,7 @@ from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from jobs import train_suggester
-from tests.support.stack import ROOT, resolve, resource
+from tests.support.stack import load_handler, resolve, resource
 from tests.support.workflows import (
     Execution,
     StandIns,
@@ -50,19 +49,9 @@ RULES = [
 ]
 
 
-def load_verify_handler() -> Any:
-    path = ROOT / "functions" / "verify_transform" / "handler.py"
-    spec = importlib.util.spec_from_file_location("verify_transform_handler", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> Iterator[dict[str, Any]]:
-    handler = load_verify_handler()
+    handler = load_handler("verify_transform")
 
     def invoke(self: Any, function_name: str, qualifier: Any, body: Any, *_: Any) -> bytes:
         self.get_function(function_name, qualifier)
