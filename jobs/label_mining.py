@@ -25,6 +25,12 @@ Output, under ``--output``:
 ``related_labels/``
     For the chatbot's "you may also like": one JSON line per label with the labels that
     follow it (single-label rules), best first.
+``catalog/``
+    The records the job read, one media item per JSON line in the ``jsonl`` shape above:
+    the input of the label suggester's Batch Transform, whichever format came in.
+
+No ``_SUCCESS`` markers are written: a Batch Transform over ``catalog/`` would take one
+for an input file.
 
 Run on EMR by ``spark-submit s3://.../label_mining.py --input ... --output ...`` and
 locally by ``python jobs/label_mining.py --master local[2] ...``. Every step is a
@@ -305,6 +311,7 @@ def run(spark: SparkSession, options: Options) -> None:
     related_labels(rules, options.related_per_label).write.json(
         f"{options.output}/related_labels", **writer
     )
+    catalog.write.json(f"{options.output}/catalog", **writer)
     topics, media = model_topics(terms, options)
     topics.write.parquet(f"{options.output}/topics", **writer)
     media.write.partitionBy("topic").parquet(f"{options.output}/media_topics", **writer)
@@ -314,7 +321,9 @@ def run(spark: SparkSession, options: Options) -> None:
 
 def session(master: str | None, app_name: str = "medialens-label-mining") -> SparkSession:
     """Start the Spark session: the cluster's under spark-submit, a local one with ``master``."""
-    builder = SparkSession.builder.appName(app_name)
+    builder = SparkSession.builder.appName(app_name).config(
+        "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false"
+    )
     if master is not None:
         builder = (
             builder.master(master)

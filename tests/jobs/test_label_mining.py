@@ -212,3 +212,33 @@ def test_a_dynamodb_export_of_the_catalog_gives_the_same_rules(
     assert from_export.keys() == from_lines.keys()
     for rule, confidence in from_lines.items():
         assert from_export[rule] == pytest.approx(confidence)
+
+    folded = {record["media_id"]: record for record in written_catalog(root / "out")}
+    assert folded.keys() == {record["media_id"] for record in generated}
+    for record in generated:
+        assert sorted(folded[record["media_id"]]["labels"], key=str) == sorted(
+            record["labels"], key=str
+        )
+        assert sorted(folded[record["media_id"]]["words"]) == sorted(record["words"])
+
+
+def written_catalog(output: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for part in sorted((output / "catalog").glob("part-*"))
+        for line in part.read_text().splitlines()
+    ]
+
+
+def test_the_records_read_are_written_for_the_batch_transform(
+    mined: Path, generated: list[dict[str, Any]]
+) -> None:
+    written = written_catalog(mined)
+    assert len(written) == len(generated)
+    by_id = {record["media_id"]: record for record in written}
+    for record in generated:
+        assert by_id[record["media_id"]]["labels"] == record["labels"]
+
+
+def test_no_success_marker_is_written(mined: Path) -> None:
+    assert not list(mined.rglob("_SUCCESS"))
