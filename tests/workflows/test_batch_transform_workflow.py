@@ -169,6 +169,24 @@ def run(
         return execute(aws["sfn"], render(DEFINITION, substitutions(aws)), {**RUN, **extra})
 
 
+def keys(aws: dict[str, Any], prefix: str) -> list[str]:
+    listed = aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def out_lines(aws: dict[str, Any], *names: str) -> list[bytes]:
+    """The ``.out`` lines of the named inputs, in that order."""
+    return [
+        line
+        for name in names
+        for line in aws["s3"]
+        .get_object(Bucket=BUCKET, Key=f"transforms/run-1/{name}.out")["Body"]
+        .read()
+        .splitlines()
+        if line.strip()
+    ]
+
+
 def beach(n: int) -> dict[str, Any]:
     return {"media_id": f"uploads/{n:04d}.jpg", "labels": [{"name": "Beach", "confidence": 95.0}]}
 
@@ -197,6 +215,7 @@ def test_the_happy_path_creates_the_model_transforms_verifies_and_notifies(
     assert job["DataProcessing"]["JoinSource"] == "Input"
     assert job["MaxPayloadInMB"] * job["MaxConcurrentTransforms"] <= 100
     assert model["PrimaryContainer"]["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert model["PrimaryContainer"]["ModelDataUrl"] == substitutions(aws)["ModelDataUrl"]
     out = aws["s3"].get_object(Bucket=BUCKET, Key="transforms/run-1/part-1.jsonl.out")
     first = json.loads(out["Body"].read().splitlines()[0])
     assert first["media_id"] == "uploads/0000.jpg"
@@ -205,6 +224,12 @@ def test_the_happy_path_creates_the_model_transforms_verifies_and_notifies(
     assert message["status"] == "SUCCEEDED"
     assert message["report"]["ok"] is True
     assert (message["report"]["files"], message["report"]["records"]) == (2, 41)
+    # No combine asked: the verify step wrote nothing beside the job's outputs.
+    assert (message["report"]["combined"], message["report"]["combined_lines"]) == (None, 0)
+    assert keys(aws, "transforms/") == [
+        "transforms/run-1/part-1.jsonl.out",
+        "transforms/run-1/part-2.jsonl.out",
+    ]
 
 
 def test_a_named_model_is_used_as_it_is(
@@ -283,3 +308,94 @@ def test_locations_that_are_not_folders_fail_before_any_model_or_job(
     assert execution.status == "FAILED"
     assert execution.error == "BadInput"
     assert standins.calls == []
+
+
+COMBINED = f"s3://{BUCKET}/transforms/run-1-combined.jsonl"
+
+
+def test_asked_to_combine_the_verify_step_writes_every_output_line_in_order(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, archive: Path
+) -> None:
+    put_inputs(
+        aws,
+        {
+            "part-2.jsonl": [beach(n) for n in range(100, 103)],
+            "part-1.jsonl": [beach(n) for n in range(30)],
+            "part-10.jsonl": [beach(500)],
+        },
+    )
+
+    execution = run(aws, monkeypatch, sagemaker(aws, archive), combine_uri=COMBINED)
+
+    assert execution.status == "SUCCEEDED", execution.history[-3:]
+    # S3 key order: part-1, part-10, part-2.
+    expected = out_lines(aws, "part-1.jsonl", "part-10.jsonl", "part-2.jsonl")
+    assert len(expected) == 34
+    combined = aws["s3"].get_object(Bucket=BUCKET, Key="transforms/run-1-combined.jsonl")
+    assert combined["Body"].read() == b"".join(line + b"\n" for line in expected)
+    [message] = notifications(aws["queue"])
+    assert message["status"] == "SUCCEEDED"
+    assert (message["report"]["combined"], message["report"]["combined_lines"]) == (COMBINED, 34)
+
+
+def test_outputs_that_do_not_match_are_not_combined(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, archive: Path
+) -> None:
+    put_inputs(aws, {"part-1.jsonl": [beach(n) for n in range(5)]})
+
+    execution = run(aws, monkeypatch, sagemaker(aws, archive, tamper=True), combine_uri=COMBINED)
+
+    assert execution.status == "FAILED"
+    assert "OutputsDoNotMatch" in execution.entered()
+    assert keys(aws, "transforms/run-1-combined") == []
+    assert aws["s3"].list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    [message] = notifications(aws["queue"])
+    assert json.loads(message["error"]["Cause"])["combined"] is None
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param({"combine_uri": "s3://media/transforms/run-1/"}, id="combine-folder"),
+        pytest.param({"combine_uri": "s3://media/exports/all.jsonl"}, id="combine-not-transforms"),
+        pytest.param({"combine_uri": "media/transforms/all.jsonl"}, id="combine-not-s3"),
+        pytest.param({"combine_uri": 42}, id="combine-not-text"),
+        pytest.param({"combine_uri": None}, id="combine-null"),
+        pytest.param({"model_data_url": "s3://media/models/model.pkl"}, id="model-not-tar-gz"),
+        pytest.param({"model_data_url": "https://x/model.tar.gz"}, id="model-not-s3"),
+        pytest.param({"model_data_url": ["s3://media/models/a.tar.gz"]}, id="model-not-text"),
+        pytest.param(
+            {"model_data_url": "s3://media/models/a.tar.gz", "model_name": "suggester-v3"},
+            id="model-url-and-name",
+        ),
+    ],
+)
+def test_bad_optional_inputs_fail_before_any_model_or_job(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, archive: Path, extra: dict[str, Any]
+) -> None:
+    standins = sagemaker(aws, archive)
+
+    execution = run(aws, monkeypatch, standins, **extra)
+
+    assert execution.status == "FAILED"
+    assert execution.error == "BadInput"
+    assert execution.entered() == ["CheckInput", "BadInput"]
+    assert standins.calls == []
+    assert standins.called("sagemaker", "createModel") == []
+
+
+def test_a_model_archive_per_execution_is_the_one_the_model_is_created_from(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, archive: Path
+) -> None:
+    put_inputs(aws, {"part-1.jsonl": [beach(1)]})
+    standins = sagemaker(aws, archive)
+    trained = f"s3://{BUCKET}/models/label_suggester/runs/abc/model.tar.gz"
+
+    execution = run(aws, monkeypatch, standins, model_data_url=trained)
+
+    assert execution.status == "SUCCEEDED", execution.history[-3:]
+    [model] = standins.called("sagemaker", "createModel")
+    assert model["PrimaryContainer"]["ModelDataUrl"] == trained
+    assert trained != substitutions(aws)["ModelDataUrl"]
+    [job] = standins.called("sagemaker", "createTransformJob")
+    assert job["ModelName"] == model["ModelName"]

@@ -1,8 +1,13 @@
-"""S3 objects read as lines, streaming: Batch Transform inputs and their ``.out`` files."""
+"""S3 objects read and written as lines, streaming: Batch Transform inputs and ``.out`` files.
+
+:class:`S3LineWriter` is a small hand-written multipart writer (``smart_open`` does the
+same, but the layer ships no library for it): lines are buffered into parts of at least
+:data:`PART_SIZE`, and the object appears only on ``commit``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -11,6 +16,16 @@ from medialens.adapters.aws import s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
+
+MIN_PART_SIZE = 5 * 1024 * 1024
+"""S3's smallest part, except the last one."""
+
+PART_SIZE = 8 * 1024 * 1024
+"""Bytes buffered before a part goes up (the Lambda holds one part at a time)."""
+
+MAX_PARTS = 10_000
+"""S3's most parts in one upload: 80 GB at :data:`PART_SIZE`."""
 
 
 class S3ObjectLines:
@@ -41,3 +56,115 @@ class S3ObjectLines:
                 return None
             raise
         return (line.decode("utf-8") for line in body.iter_lines())
+
+
+class S3LineWriter:
+    """One S3 object written line by line as a multipart upload, visible only on commit.
+
+    Lines are buffered until a part of at least ``part_size`` bytes can go up; the
+    upload starts with the first full part, so an object smaller than one part (an empty
+    one included) is written by a single ``PutObject`` on commit. Any failed call, and
+    :meth:`abort`, aborts the upload: no object and no pending upload are left behind.
+
+    Parameters
+    ----------
+    bucket, key : str
+        The object.
+    client : S3Client, optional
+        Injected client; the shared retrying client otherwise.
+    part_size : int
+        Bytes per part (S3 takes no part under 5 MiB but the last).
+    content_type : str
+        The object's ``Content-Type``.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        key: str,
+        client: S3Client | None = None,
+        *,
+        part_size: int = PART_SIZE,
+        content_type: str = "application/jsonlines",
+    ) -> None:
+        if part_size < MIN_PART_SIZE:
+            raise ValueError(f"S3 parts are at least {MIN_PART_SIZE} bytes, not {part_size}")
+        self._client = client or s3_client()
+        self._bucket, self._key = bucket, key
+        self._part_size = part_size
+        self._content_type = content_type
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[CompletedPartTypeDef] = []
+        self._closed = False
+
+    def write(self, line: str) -> None:
+        """Append one line (given without its line break)."""
+        if self._closed:
+            raise ValueError(f"s3://{self._bucket}/{self._key} is already committed or aborted")
+        self._buffer += line.encode("utf-8")
+        self._buffer += b"\n"
+        if len(self._buffer) >= self._part_size:
+            self._guarded(self._upload_part)
+
+    def commit(self) -> None:
+        """Make the object appear, holding every line written."""
+        if self._closed:
+            raise ValueError(f"s3://{self._bucket}/{self._key} is already committed or aborted")
+        self._guarded(self._finish)
+        self._closed = True
+
+    def abort(self) -> None:
+        """Drop whatever was written: nothing appears. Safe to call more than once."""
+        self._closed = True
+        self._buffer = bytearray()
+        upload_id, self._upload_id = self._upload_id, None
+        if upload_id is not None:
+            self._client.abort_multipart_upload(
+                Bucket=self._bucket, Key=self._key, UploadId=upload_id
+            )
+
+    def _guarded(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except BaseException:
+            self.abort()
+            raise
+
+    def _upload_part(self) -> None:
+        if self._upload_id is None:
+            self._upload_id = self._client.create_multipart_upload(
+                Bucket=self._bucket, Key=self._key, ContentType=self._content_type
+            )["UploadId"]
+        number = len(self._parts) + 1
+        if number > MAX_PARTS:
+            raise ValueError(f"more than {MAX_PARTS} parts of {self._part_size} bytes")
+        answer = self._client.upload_part(
+            Bucket=self._bucket,
+            Key=self._key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=bytes(self._buffer),
+        )
+        self._parts.append({"ETag": answer["ETag"], "PartNumber": number})
+        self._buffer = bytearray()
+
+    def _finish(self) -> None:
+        if self._upload_id is None:
+            self._client.put_object(
+                Bucket=self._bucket,
+                Key=self._key,
+                Body=bytes(self._buffer),
+                ContentType=self._content_type,
+            )
+            self._buffer = bytearray()
+            return
+        if self._buffer:
+            self._upload_part()
+        self._client.complete_multipart_upload(
+            Bucket=self._bucket,
+            Key=self._key,
+            UploadId=self._upload_id,
+            MultipartUpload={"Parts": self._parts},
+        )
+        self._upload_id = None
