@@ -1,8 +1,10 @@
 """S3 objects read and written as lines, streaming: Batch Transform inputs and ``.out`` files.
 
-:class:`S3LineWriter` is a small hand-written multipart writer (``smart_open`` does the
-same, but the layer ships no library for it): lines are buffered into parts of at least
-:data:`PART_SIZE`, and the object appears only on ``commit``.
+:class:`S3LineWriter` is a small hand-written multipart writer: lines are buffered into
+parts of :data:`PART_SIZE`, and the object appears only on ``commit``. ``smart_open``
+9.0.2 was tried in its place and left out: it completes an unfinished upload when the
+writer is garbage-collected (its issue #685), so a failed check could still publish a
+partial file, and it retries on its own with 10 s sleeps.
 """
 
 from __future__ import annotations
