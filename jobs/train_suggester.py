@@ -9,18 +9,17 @@ the ``model.tar.gz`` that SageMaker's scikit-learn container serves
 from __future__ import annotations
 
 import argparse
-import gzip
-import io
 import json
 import sys
-import tarfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from medialens.domain.suggester import Thresholds, pack_archive, parse_related
+from medialens.domain.suggester import train as train_model
+
 ROOT = Path(__file__).resolve().parents[1]
 INFERENCE = ROOT / "models" / "label_suggester" / "code" / "inference.py"
-FORMAT = "medialens-label-suggester/1"
 
 
 def read_related(folder: Path) -> Iterable[dict[str, Any]]:
@@ -36,44 +35,16 @@ def train(
     *,
     min_confidence: float = 0.5,
     min_lift: float = 1.2,
-    suggestions: int = 5,
-    min_label_confidence: float = 50.0,
 ) -> dict[str, Any]:
     """Keep, for each label, the related labels worth suggesting, best first."""
-    related = {}
-    for line in lines:
-        kept = [
-            {"label": r["label"], "confidence": r["confidence"], "lift": r["lift"]}
-            for r in line["related"]
-            if r["confidence"] >= min_confidence and r["lift"] >= min_lift
-        ]
-        if kept:
-            related[line["label"]] = sorted(kept, key=lambda r: (-r["confidence"], r["label"]))
-    return {
-        "format": FORMAT,
-        "related": dict(sorted(related.items())),
-        "suggestions": suggestions,
-        "min_label_confidence": min_label_confidence,
-    }
+    rules = parse_related(json.dumps(line) for line in lines)
+    return train_model(rules, Thresholds(min_confidence=min_confidence, min_lift=min_lift))
 
 
 def pack(model: dict[str, Any], archive: Path) -> Path:
-    """Write ``model.tar.gz``: ``model.json`` and ``code/inference.py``, reproducibly."""
+    """Write ``model.tar.gz`` (``model.json`` and ``code/inference.py``) at ``archive``."""
     archive.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        archive.open("wb") as raw,
-        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped,
-        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
-    ):
-        for name, data in (
-            ("model.json", json.dumps(model, indent=1, sort_keys=True).encode()),
-            ("code/inference.py", INFERENCE.read_bytes()),
-        ):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mtime = 0
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(data))
+    archive.write_bytes(pack_archive(model, INFERENCE.read_bytes()))
     return archive
 
 

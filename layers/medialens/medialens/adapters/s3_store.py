@@ -1,4 +1,4 @@
-"""S3: the leading bytes of dropped media, and the JSON results."""
+"""S3: the leading bytes of dropped media, the JSON results, and workflow artifacts."""
 
 from __future__ import annotations
 
@@ -64,3 +64,11 @@ class S3MediaStore:
             Body=json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(),
             ContentType="application/json",
         )
+
+    def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+        """Write ``body`` as one object (a model archive, a job script)."""
+        self._client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete an object (S3 answers success for a key that is not there)."""
+        self._client.delete_object(Bucket=bucket, Key=key)

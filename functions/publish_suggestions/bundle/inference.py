@@ -1,0 +1,1 @@
+../../../models/label_suggester/code/inference.py

@@ -1,0 +1,1 @@
+../../../jobs/label_mining.py

@@ -1,0 +1,233 @@
+"""The pipeline's functions against moto: publishing the suggester, uploading the job."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from typing import Any
+
+import boto3
+import pytest
+from medialens.adapters.related_labels import DynamoDBRelatedLabels
+from medialens.domain.suggester import RelatedLabel
+
+from tests.support.stack import ROOT, Stack, granted_actions, load_handler
+
+# What botocore calls an operation, where IAM's action has another name.
+IAM_NAMES = {"s3:ListObjectsV2": "s3:ListBucket"}
+
+
+def iam(actions: set[str]) -> set[str]:
+    return {IAM_NAMES.get(action, action) for action in actions}
+
+
+def rules(stack: Stack, run: str, lines: list[dict[str, Any]]) -> str:
+    prefix = f"mining/pipeline/{run}/related_labels/"
+    stack.s3.put_object(
+        Bucket=stack.bucket,
+        Key=f"{prefix}part-00000-x.json",
+        Body="".join(json.dumps(line) + "\n" for line in lines).encode(),
+    )
+    return f"s3://{stack.bucket}/{prefix}"
+
+
+def related(label: str, *to: tuple[str, float, float]) -> dict[str, Any]:
+    return {"label": label, "related": [{"label": t, "confidence": c, "lift": f} for t, c, f in to]}
+
+
+def test_the_catalog_keeps_only_the_latest_run_of_suggestions(stack: Stack) -> None:
+    store = DynamoDBRelatedLabels(stack.catalog_table)
+
+    assert store.replace("run-1", {"beach": (RelatedLabel("sea", 0.9, 4.0),), "lamp": ()}) == 0
+    removed = store.replace("run-2", {"beach": (RelatedLabel("sand", 0.7, 2.5),)})
+
+    assert removed == 1
+    assert store.related("Beach") == (RelatedLabel("sand", 0.7, 2.5),)
+    assert store.related("lamp") == ()
+    assert store.related("never mined") == ()
+
+
+def test_publishing_trains_the_model_and_fills_the_catalog(
+    stack: Stack, lambda_context: Any, aws_calls: set[str]
+) -> None:
+    handler = load_handler("publish_suggestions")
+    related_uri = rules(
+        stack,
+        "run-7",
+        [
+            related("beach", ("sea", 0.93, 4.6), ("person", 0.41, 1.0)),
+            related("sea", ("beach", 0.95, 4.6)),
+            related("lamp", ("chair", 0.2, 1.1)),
+        ],
+    )
+    model_url = f"s3://{stack.bucket}/models/label_suggester/runs/run-7/model.tar.gz"
+
+    report = handler.lambda_handler(
+        {"related_uri": related_uri, "model_data_url": model_url, "run": "run-7"}, lambda_context
+    )
+    assert iam(aws_calls) <= granted_actions("PublishSuggestionsFunction")
+
+    assert report == {
+        "model_data_url": model_url,
+        "labels_read": 3,
+        "labels_suggested": 2,
+        "labels_removed": 0,
+    }
+    archive = stack.s3.get_object(
+        Bucket=stack.bucket, Key="models/label_suggester/runs/run-7/model.tar.gz"
+    )["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        code = tar.extractfile("code/inference.py")
+        assert code is not None
+        assert code.read() == (ROOT / "models/label_suggester/code/inference.py").read_bytes()
+    store = DynamoDBRelatedLabels(stack.catalog_table)
+    assert [r.label for r in store.related("beach")] == ["sea"]
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ({"model_data_url": "s3://b/m.tar.gz", "run": "r"}, "needs related_uri"),
+        (
+            {"related_uri": "/tmp/x", "model_data_url": "s3://b/m.tar.gz", "run": "r"},
+            "not an s3:// URI",
+        ),
+        (
+            {
+                "related_uri": "s3://b/r/",
+                "model_data_url": "s3://b/m.tar.gz",
+                "run": "r",
+                "thresholds": {"min_support": 0.1},
+            },
+            "thresholds may set only",
+        ),
+    ],
+)
+def test_a_bad_request_fails_the_task_with_its_reason_logged_and_counted(
+    stack: Stack,
+    lambda_context: Any,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    event: dict[str, Any],
+    reason: str,
+) -> None:
+    handler = load_handler("publish_suggestions")
+
+    with pytest.raises(ValueError, match=reason):
+        handler.lambda_handler(event, lambda_context)
+
+    assert any(
+        record.getMessage() == "Suggestions not published"
+        and reason in str(getattr(record, "reason", ""))
+        for record in caplog.records
+    )
+    assert "SuggestionsNotPublished" in capsys.readouterr().out
+
+
+def test_rules_too_weak_to_suggest_leave_the_catalog_as_it_was(
+    stack: Stack, lambda_context: Any
+) -> None:
+    handler = load_handler("publish_suggestions")
+    store = DynamoDBRelatedLabels(stack.catalog_table)
+    store.replace("earlier", {"beach": (RelatedLabel("sea", 0.9, 4.0),)})
+    related_uri = rules(stack, "weak", [related("lamp", ("chair", 0.2, 1.1))])
+
+    with pytest.raises(ValueError, match="none of the 1 labels"):
+        handler.lambda_handler(
+            {
+                "related_uri": related_uri,
+                "model_data_url": f"s3://{stack.bucket}/models/weak/model.tar.gz",
+                "run": "weak",
+            },
+            lambda_context,
+        )
+
+    assert store.related("beach") == (RelatedLabel("sea", 0.9, 4.0),)
+    listed = stack.s3.list_objects_v2(Bucket=stack.bucket, Prefix="models/")
+    assert "Contents" not in listed
+
+
+def custom_resource_event(kind: str, bucket: str, **extra: Any) -> dict[str, Any]:
+    """A CloudFormation custom-resource request, as the CloudFormation docs show it."""
+    return {
+        "RequestType": kind,
+        "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:artifacts",
+        "ResponseURL": "https://cloudformation-custom-resource-response.example/response",
+        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/medialens/guid",
+        "RequestId": "unique-id-for-this-request",
+        "ResourceType": "Custom::WorkflowArtifacts",
+        "LogicalResourceId": "WorkflowArtifacts",
+        "ResourceProperties": {"ServiceToken": "x", "Bucket": bucket, "Prefix": "jobs/"},
+        **extra,
+    }
+
+
+@pytest.fixture
+def responses(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """What the custom resource answers CloudFormation (crhelper PUTs it to ResponseURL)."""
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        "crhelper.resource_helper._send_response",
+        lambda url, body, ssl_verify=None: sent.append(body),
+    )
+    return sent
+
+
+def test_the_job_script_is_uploaded_at_deploy_and_removed_with_the_stack(
+    stack: Stack,
+    lambda_context: Any,
+    responses: list[dict[str, Any]],
+    aws_calls: set[str],
+) -> None:
+    handler = load_handler("workflow_artifacts")
+    script = (ROOT / "jobs" / "label_mining.py").read_bytes()
+
+    handler.lambda_handler(custom_resource_event("Create", stack.bucket), lambda_context)
+    [created] = responses
+    assert created["Status"] == "SUCCESS", created
+    uri = created["Data"]["JobScriptUri"]
+    assert created["PhysicalResourceId"] == uri
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    assert bucket == stack.bucket
+    assert key.startswith("jobs/label_mining-")
+    assert stack.s3.get_object(Bucket=bucket, Key=key)["Body"].read() == script
+
+    handler.lambda_handler(
+        custom_resource_event("Update", stack.bucket, PhysicalResourceId=uri), lambda_context
+    )
+    assert responses[1]["PhysicalResourceId"] == uri, "same script, same object"
+
+    handler.lambda_handler(
+        custom_resource_event("Delete", stack.bucket, PhysicalResourceId=uri), lambda_context
+    )
+    assert responses[2]["Status"] == "SUCCESS"
+    assert "Contents" not in stack.s3.list_objects_v2(Bucket=bucket, Prefix="jobs/")
+    assert iam(aws_calls) <= granted_actions("WorkflowArtifactsFunction")
+
+
+def test_a_failed_upload_is_reported_to_cloudformation_not_left_hanging(
+    stack: Stack, lambda_context: Any, responses: list[dict[str, Any]]
+) -> None:
+    handler = load_handler("workflow_artifacts")
+
+    handler.lambda_handler(custom_resource_event("Create", "no-such-bucket"), lambda_context)
+
+    [failed] = responses
+    assert failed["Status"] == "FAILED"
+    assert "NoSuchBucket" in failed["Reason"]
+
+
+def test_deleting_a_resource_whose_create_failed_deletes_nothing(
+    stack: Stack, lambda_context: Any, responses: list[dict[str, Any]]
+) -> None:
+    handler = load_handler("workflow_artifacts")
+    boto3.client("s3").put_object(Bucket=stack.bucket, Key="jobs/keep.py", Body=b"x")
+
+    handler.lambda_handler(
+        custom_resource_event("Delete", stack.bucket, PhysicalResourceId="medialens_x_1234"),
+        lambda_context,
+    )
+
+    assert responses[0]["Status"] == "SUCCESS"
+    assert stack.s3.get_object(Bucket=stack.bucket, Key="jobs/keep.py")["Body"].read() == b"x"
