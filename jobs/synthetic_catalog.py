@@ -12,7 +12,9 @@ import json
 import random
 import sys
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 THEMES: dict[str, dict[str, float]] = {
     "beach": {"Beach": 0.95, "Sea": 0.9, "Sky": 0.8, "Sand": 0.6, "Person": 0.4},
@@ -25,7 +27,7 @@ WORDS = {"documents": ["invoice", "total", "due"], "city": ["exit", "stop"]}
 NOISE = ["Tree", "Plant", "Chair", "Bottle", "Lamp", "Window"]
 
 
-def records(count: int, seed: int = 7) -> Iterator[dict[str, object]]:
+def records(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     """Yield ``count`` catalog records; the same seed gives the same records."""
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     themes = sorted(THEMES)
@@ -52,6 +54,40 @@ def records(count: int, seed: int = 7) -> Iterator[dict[str, object]]:
             "flagged": False,
             "theme": theme,
         }
+
+
+def catalog_items(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """List the catalog table's items of one record, keyed as the catalog adapter writes them.
+
+    What the table's DynamoDB export holds, for the pipeline's tests: a ``META`` item
+    and one item per label and detected word, confidences as ``Decimal``.
+    """
+    media = str(record["media_id"])
+    pk = f"MEDIA#{media}"
+    items: list[dict[str, Any]] = [
+        {
+            "pk": pk,
+            "sk": "META",
+            "media_id": media,
+            "media_type": record["media_type"],
+            "flagged": False,
+        }
+    ]
+    items += [
+        {
+            "pk": pk,
+            "sk": f"LABEL#{label['name'].lower()}",
+            "media_id": media,
+            "value": label["name"],
+            "confidence": Decimal(str(label["confidence"])),
+        }
+        for label in record["labels"]
+    ]
+    items += [
+        {"pk": pk, "sk": f"WORD#{word}", "media_id": media, "value": word}
+        for word in record["words"]
+    ]
+    return items
 
 
 def write(path: Path, count: int, seed: int = 7) -> Path:

@@ -30,6 +30,19 @@ FUNCTIONS = {
     "VideoSweeperFunction": "video_sweeper",
     "ChatbotFunction": "chatbot",
     "VerifyTransformFunction": "verify_transform",
+    "PublishSuggestionsFunction": "publish_suggestions",
+    "WorkflowArtifactsFunction": "workflow_artifacts",
+}
+# Where each function may write objects (the rest of the bucket is others' or media).
+WRITES_UNDER = {
+    "VerifyTransformFunction": "/transforms/",
+    "PublishSuggestionsFunction": "/models/",
+    "WorkflowArtifactsFunction": "/jobs/",
+}
+# Files a function carries from elsewhere in the repository (sam build copies them in).
+BUNDLED = {
+    "publish_suggestions": {"inference.py": "models/label_suggester/code/inference.py"},
+    "workflow_artifacts": {"label_mining.py": "jobs/label_mining.py"},
 }
 VIDEO_API_NAMES = (
     "LabelDetection",
@@ -109,12 +122,12 @@ def test_wildcard_resources_only_for_actions_that_accept_no_resource() -> None:
                 assert actions <= no_resource_type, statement
 
 
-def test_functions_may_write_only_under_results() -> None:
+def test_functions_may_write_only_under_their_own_prefix() -> None:
     for function in FUNCTIONS:
         for statement in statements_of(function):
-            if "s3:PutObject" in as_list(statement["Action"]):
+            if {"s3:PutObject", "s3:DeleteObject"} & set(as_list(statement["Action"])):
                 for arn in as_list(statement["Resource"]):
-                    assert "/results/" in arn["Fn::Sub"], arn
+                    assert WRITES_UNDER.get(function, "/results/") in arn["Fn::Sub"], arn
 
 
 @pytest.mark.parametrize("function", ["AnalyzeMediaFunction", "VideoResultsFunction"])
@@ -200,11 +213,24 @@ def test_each_function_ships_only_its_small_handler(logical_id: str, directory: 
     code = ROOT / properties["CodeUri"]
     assert code == ROOT / "functions" / directory
     files = [p for p in code.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    assert [p.name for p in files] == ["handler.py"]
+    assert sorted(p.relative_to(code).as_posix() for p in files) == sorted(
+        ["handler.py", *(f"bundle/{name}" for name in BUNDLED.get(directory, {}))]
+    )
     assert sum(p.stat().st_size for p in files) < 50 * 1024
     globals_ = template()["Globals"]["Function"]
     assert globals_["Runtime"] == "python3.13"
     assert globals_["Architectures"] == ["arm64"]
+
+
+@pytest.mark.parametrize(("directory", "bundled"), BUNDLED.items())
+def test_bundled_files_are_links_to_the_repositorys_own(
+    directory: str, bundled: dict[str, str]
+) -> None:
+    """One copy of the job and the inference code: the function's files link to them."""
+    for name, source in bundled.items():
+        link = ROOT / "functions" / directory / "bundle" / name
+        assert link.is_symlink(), link
+        assert link.resolve() == (ROOT / source).resolve()
 
 
 def test_the_layer_is_built_by_sam_for_the_runtime() -> None:
@@ -325,6 +351,7 @@ def test_the_chatbot_environment_parses_into_settings() -> None:
 WORKFLOW_ROLES = {
     "LabelMiningStateMachine": "LabelMiningWorkflowRole",
     "BatchTransformStateMachine": "BatchTransformWorkflowRole",
+    "PipelineStateMachine": "PipelineWorkflowRole",
 }
 NO_RESOURCE_TYPE = {
     "elasticmapreduce:RunJobFlow",

@@ -6,7 +6,6 @@ import gzip
 import json
 from collections import Counter
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -156,30 +155,7 @@ def test_a_dynamodb_export_of_the_catalog_gives_the_same_rules(
     root = tmp_path_factory.mktemp("dynamodb-export")
     lines = []
     for record in generated:
-        media = record["media_id"]
-        items: list[dict[str, Any]] = [
-            {
-                "pk": f"MEDIA#{media}",
-                "sk": "META",
-                "media_id": media,
-                "media_type": record["media_type"],
-                "flagged": False,
-            }
-        ]
-        items += [
-            {
-                "pk": f"MEDIA#{media}",
-                "sk": f"LABEL#{label['name'].lower()}",
-                "media_id": media,
-                "value": label["name"],
-                "confidence": Decimal(str(label["confidence"])),
-            }
-            for label in record["labels"]
-        ]
-        items += [
-            {"pk": f"MEDIA#{media}", "sk": f"WORD#{word}", "media_id": media, "value": word}
-            for word in record["words"]
-        ]
+        items = synthetic_catalog.catalog_items(record)
         lines += [
             json.dumps({"Item": {k: serializer.serialize(v) for k, v in item.items()}}, default=str)
             for item in items

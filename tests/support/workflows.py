@@ -40,6 +40,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resou
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (  # noqa: E501
     StateTaskServiceCallback,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (  # noqa: E501
+    StateTaskServiceSfn,
+)
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 from scripts.lint_state_machines import PLACEHOLDER, substitute
@@ -145,6 +148,43 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch, handlers: StandIns) -> Iterator[S
     monkeypatch.setattr(service, "_eval_service_task", evaluate)
     monkeypatch.setattr(service, "_build_sync_resolver", resolver)
     yield handlers
+
+
+@contextmanager
+def nested_executions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Let moto run ``states:startExecution.sync:2`` tasks as Step Functions does.
+
+    moto 5.2.5's port of the interpreter hands the task's PascalCase parameters
+    (``StateMachineArn``) to boto3 unchanged, which expects ``stateMachineArn``, and
+    returns boto3's camelCase answer where Step Functions gives ``ExecutionArn``,
+    ``Output``. The two name mappings (first letter's case, as Step Functions' API
+    naming convention states) are all that is added; the nested execution is moto's.
+    """
+    normalise_parameters = StateTaskServiceSfn._normalise_parameters
+    call = StateTaskServiceSfn._eval_service_task
+
+    def pascal_case(response: Any) -> None:
+        if isinstance(response, dict):
+            for name in list(response):
+                response[name[0].upper() + name[1:]] = response.pop(name)
+
+    def parameters(self: Any, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        normalise_parameters(self, parameters, *args, **kwargs)
+        for name in list(parameters):
+            parameters[name[0].lower() + name[1:]] = parameters.pop(name)
+
+    def started(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        call(self, env, *args, **kwargs)
+        pascal_case(env.stack[-1])
+
+    monkeypatch.setattr(StateTaskServiceSfn, "_normalise_parameters", parameters)
+    monkeypatch.setattr(StateTaskServiceSfn, "_eval_service_task", started)
+    monkeypatch.setattr(
+        StateTaskServiceSfn,
+        "_normalise_response",
+        lambda self, response, *_, **__: pascal_case(response),
+    )
+    yield
 
 
 def render(name: str, substitutions: Mapping[str, str]) -> str:

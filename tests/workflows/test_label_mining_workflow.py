@@ -12,9 +12,10 @@ from typing import Any
 
 import boto3
 import pytest
+from medialens.domain.artifacts import artifact_key
 from moto import mock_aws
 
-from tests.support.stack import resolve, resource
+from tests.support.stack import ROOT, resolve, resource
 from tests.support.workflows import (
     Execution,
     StandIns,
@@ -33,6 +34,7 @@ RUN = {
     "output_uri": "s3://media/mining/2026-11-27/",
 }
 CLUSTER = "j-2AXXXXXXGAPLF"
+JOB_SCRIPT = artifact_key("jobs/", "label_mining.py", (ROOT / "jobs/label_mining.py").read_bytes())
 
 
 @pytest.fixture
@@ -45,7 +47,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 def substitutions(topic: str) -> dict[str, str]:
     """The template's DefinitionSubstitutions, resolved as CloudFormation would."""
     declared = resource("LabelMiningStateMachine")["Properties"]["DefinitionSubstitutions"]
-    values = {name: resolve(value) for name, value in declared.items()}
+    values = {
+        name: resolve(value)
+        for name, value in declared.items()
+        if name not in ("JobScriptUri", "TopicArn")
+    }
+    # The custom resource's attribute: where it put the script at deploy time.
+    values["JobScriptUri"] = f"s3://media/{JOB_SCRIPT}"
     values["TopicArn"] = topic
     return values
 
@@ -115,8 +123,15 @@ def test_the_happy_path_creates_runs_terminates_and_notifies(
     args = step["Step"]["HadoopJarStep"]["Args"]
     # Client mode: the driver runs on the on-demand primary node, never on a Spot node.
     assert args[:3] == ["spark-submit", "--deploy-mode", "client"]
-    assert args[3].endswith("/jobs/label_mining.py")
-    assert args[4:] == ["--input", RUN["export_uri"], "--output", RUN["output_uri"]]
+    assert args[3] == f"s3://media/{JOB_SCRIPT}"
+    assert args[4:] == [
+        "--input",
+        RUN["export_uri"],
+        "--output",
+        RUN["output_uri"],
+        "--input-format",
+        "jsonl",
+    ]
     assert standins.called("elasticmapreduce", "terminateCluster") == [{"ClusterId": CLUSTER}]
     [message] = notifications(aws["queue"])
     assert message["status"] == "SUCCEEDED"
@@ -234,6 +249,41 @@ def test_bad_input_fails_before_any_cluster_exists(
 
     with stand_ins(monkeypatch, standins):
         execution = execute(aws["sfn"], render(DEFINITION, substitutions(aws["topic"])), payload)
+
+    assert execution.status == "FAILED"
+    assert execution.error == "BadInput"
+    assert standins.calls == []
+
+
+def test_the_input_format_reaches_the_job(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    standins = emr(StandIns())
+
+    with stand_ins(monkeypatch, standins):
+        execution = execute(
+            aws["sfn"],
+            render(DEFINITION, substitutions(aws["topic"])),
+            {**RUN, "input_format": "dynamodb"},
+        )
+
+    assert execution.status == "SUCCEEDED"
+    [step] = standins.called("elasticmapreduce", "addStep")
+    assert step["Step"]["HadoopJarStep"]["Args"][-2:] == ["--input-format", "dynamodb"]
+
+
+@pytest.mark.parametrize("input_format", ["parquet", 3, None])
+def test_an_unknown_input_format_is_refused_before_any_cluster(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, input_format: Any
+) -> None:
+    standins = emr(StandIns())
+
+    with stand_ins(monkeypatch, standins):
+        execution = execute(
+            aws["sfn"],
+            render(DEFINITION, substitutions(aws["topic"])),
+            {**RUN, "input_format": input_format},
+        )
 
     assert execution.status == "FAILED"
     assert execution.error == "BadInput"

@@ -1,0 +1,415 @@
+"""The ML pipeline, end to end in moto's ASL interpreter, on the real definitions.
+
+Everything moto can run runs for real: the catalog table's point-in-time export to S3
+(``aws-sdk:dynamodb``), the two stage workflows as nested ``startExecution.sync:2``
+executions, the Lambda tasks (the real PublishSuggestions and VerifyTransform
+handlers), SNS. EMR and SageMaker are stand-ins that check each request against
+botocore's model and then do the work here: the Spark job in local mode over the
+export, and the trained model's own inference code over the records the job wrote.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import io
+import json
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from medialens.domain.artifacts import artifact_key
+from medialens_local.batch_transform import TransformSettings, transform
+from moto import mock_aws
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.dynamodb.models.table_export import TableExport
+from pyspark.sql import SparkSession
+
+from jobs import label_mining, synthetic_catalog
+from tests.support.stack import ROOT, create_table, load_handler, resolve, resource
+from tests.support.workflows import (
+    Execution,
+    StandIns,
+    TaskError,
+    execute,
+    nested_executions,
+    notifications,
+    render,
+    stand_ins,
+    subscribed_topic,
+    validate,
+)
+
+BUCKET = "media"
+RECORDS = 400
+CLUSTER = "j-PIPELINE"
+IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+JOB_SCRIPT = artifact_key("jobs/", "label_mining.py", (ROOT / "jobs/label_mining.py").read_bytes())
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    session = label_mining.session("local[1]", app_name="medialens-pipeline-tests")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def lambda_function(name: str, role: str) -> str:
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "")
+    arn: str = boto3.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role,
+        Handler="handler.lambda_handler",
+        Code={"ZipFile": code.getvalue()},
+    )["FunctionArn"]
+    return arn
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> Iterator[dict[str, Any]]:
+    handlers = {
+        "publish-suggestions": load_handler("publish_suggestions"),
+        "verify-transform": load_handler("verify_transform"),
+    }
+
+    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, *_: Any) -> bytes:
+        name = self.get_function(function_name, qualifier).function_name
+        answer = handlers[name].lambda_handler(json.loads(body or "{}"), lambda_context)
+        return json.dumps(answer).encode()
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+    config: Any = {
+        "stepfunctions": {"execute_state_machine": True},
+        "lambda": {"use_docker": False},
+    }
+    with mock_aws(config=config):
+        s3 = boto3.client("s3")
+        s3.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        dynamodb = boto3.client("dynamodb")
+        table = create_table(dynamodb, "CatalogTable")
+        dynamodb.update_continuous_backups(
+            TableName=table,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+        monkeypatch.setenv("CATALOG_TABLE", table)
+        topic, queue = subscribed_topic()
+        role = boto3.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")
+        yield {
+            "sfn": boto3.client("stepfunctions"),
+            "s3": s3,
+            "dynamodb": boto3.resource("dynamodb").Table(table),
+            "table_arn": dynamodb.describe_table(TableName=table)["Table"]["TableArn"],
+            "topic": topic,
+            "queue": queue,
+            "publish": lambda_function("publish-suggestions", role["Role"]["Arn"]),
+            "verify": lambda_function("verify-transform", role["Role"]["Arn"]),
+        }
+
+
+def fill_catalog(aws: dict[str, Any], count: int = RECORDS) -> list[dict[str, Any]]:
+    generated = list(synthetic_catalog.records(count, seed=5))
+    with aws["dynamodb"].batch_writer() as batch:
+        for record in generated:
+            for item in synthetic_catalog.catalog_items(record):
+                batch.put_item(Item=item)
+    return generated
+
+
+def declared(logical_id: str, *supplied: str) -> dict[str, str]:
+    """The template's substitutions, but for the resources' attributes the test supplies."""
+    substitutions = resource(logical_id)["Properties"]["DefinitionSubstitutions"]
+    return {
+        name: resolve(value)
+        for name, value in substitutions.items()
+        if name not in {"TopicArn", *supplied}
+    }
+
+
+def deploy(aws: dict[str, Any], *, poll_seconds: int = 1, max_polls: int = 30) -> str:
+    """Create both stage workflows and the pipeline; return the pipeline's definition."""
+    sfn = aws["sfn"]
+    mining = sfn.create_state_machine(
+        name="label-mining",
+        definition=render(
+            "label_mining_emr.asl.json",
+            {
+                **declared("LabelMiningStateMachine", "JobScriptUri"),
+                "JobScriptUri": f"s3://{BUCKET}/{JOB_SCRIPT}",
+                "TopicArn": aws["topic"],
+            },
+        ),
+        roleArn="arn:aws:iam::123456789012:role/mining",
+    )["stateMachineArn"]
+    transform_values = declared(
+        "BatchTransformStateMachine", "InferenceImage", "SageMakerRoleArn", "VerifyFunctionArn"
+    )
+    batch = sfn.create_state_machine(
+        name="batch-transform",
+        definition=render(
+            "batch_transform.asl.json",
+            {
+                **transform_values,
+                "InferenceImage": IMAGE,
+                "SageMakerRoleArn": "arn:aws:iam::123456789012:role/sagemaker",
+                "VerifyFunctionArn": aws["verify"],
+                "TopicArn": aws["topic"],
+            },
+        ),
+        roleArn="arn:aws:iam::123456789012:role/transform",
+    )["stateMachineArn"]
+    return render(
+        "ml_pipeline.asl.json",
+        {
+            "Bucket": BUCKET,
+            "CatalogTableArn": aws["table_arn"],
+            "ExportPollSeconds": str(poll_seconds),
+            "ExportMaxPolls": str(max_polls),
+            "LabelMiningStateMachineArn": mining,
+            "PublishSuggestionsFunctionArn": aws["publish"],
+            "BatchTransformStateMachineArn": batch,
+            "TopicArn": aws["topic"],
+        },
+    )
+
+
+def download(aws: dict[str, Any], pattern: str, folder: Path) -> int:
+    """Fetch every object matching an ``s3://bucket/glob/`` the way Spark reads it."""
+    prefix = pattern.split(f"s3://{BUCKET}/", 1)[1]
+    listed_prefix = prefix.split("*", 1)[0]
+    count = 0
+    for page in (
+        aws["s3"].get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=listed_prefix)
+    ):
+        for item in page.get("Contents", []):
+            if fnmatch.fnmatch(item["Key"], prefix + "*"):
+                target = folder / item["Key"].rsplit("/", 1)[1]
+                target.write_bytes(
+                    aws["s3"].get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
+                )
+                count += 1
+    return count
+
+
+def upload(aws: dict[str, Any], folder: Path, uri: str) -> None:
+    prefix = uri.split(f"s3://{BUCKET}/", 1)[1].rstrip("/") + "/"
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.name.endswith(".crc"):
+            continue
+        key = prefix + path.relative_to(folder).as_posix()
+        aws["s3"].put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
+
+
+def emr(aws: dict[str, Any], spark: SparkSession | None, *, fail: bool = False) -> StandIns:
+    """createCluster/terminateCluster answered; addStep runs the Spark job here."""
+
+    def created(params: dict[str, Any]) -> dict[str, Any]:
+        validate("emr", "RunJobFlow", params)
+        return {"ClusterId": CLUSTER}
+
+    def stepped(params: dict[str, Any]) -> dict[str, Any]:
+        validate(
+            "emr", "AddJobFlowSteps", {"JobFlowId": params["ClusterId"], "Steps": [params["Step"]]}
+        )
+        if fail or spark is None:
+            raise TaskError("States.TaskFailed", "Step s-1 FAILED: ExitCode 1")
+        args = params["Step"]["HadoopJarStep"]["Args"]
+        assert args[3] == f"s3://{BUCKET}/{JOB_SCRIPT}"
+        options, _ = label_mining.parse_args(args[4:])
+        with tempfile.TemporaryDirectory() as scratch:
+            local_input, local_output = Path(scratch, "in"), Path(scratch, "out")
+            local_input.mkdir()
+            if not download(aws, options.input, local_input):
+                raise TaskError("States.TaskFailed", f"Path does not exist: {options.input}")
+            label_mining.run(
+                spark,
+                dataclasses.replace(options, input=str(local_input), output=str(local_output)),
+            )
+            upload(aws, local_output, options.output)
+        return {"StepId": "s-1"}
+
+    return StandIns(
+        handlers={
+            ("elasticmapreduce", "createCluster"): created,
+            ("elasticmapreduce", "addStep"): stepped,
+            ("elasticmapreduce", "terminateCluster"): lambda params: {"terminated": True},
+        }
+    )
+
+
+def sagemaker(aws: dict[str, Any], standins: StandIns) -> StandIns:
+    """createModel on moto; the job runs the model's archive, fetched from ModelDataUrl."""
+    client = boto3.client("sagemaker")
+
+    def create_model(params: dict[str, Any]) -> dict[str, Any]:
+        validate("sagemaker", "CreateModel", params)
+        return dict(client.create_model(**params))
+
+    def create_transform_job(params: dict[str, Any]) -> dict[str, Any]:
+        validate("sagemaker", "CreateTransformJob", params)
+        model = client.describe_model(ModelName=params["ModelName"])
+        archive_key = model["PrimaryContainer"]["ModelDataUrl"].split(f"s3://{BUCKET}/", 1)[1]
+        source = params["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+        with tempfile.TemporaryDirectory() as scratch:
+            inputs, outputs = Path(scratch, "in"), Path(scratch, "out")
+            inputs.mkdir()
+            download(aws, source, inputs)
+            archive = Path(scratch, "model.tar.gz")
+            archive.write_bytes(aws["s3"].get_object(Bucket=BUCKET, Key=archive_key)["Body"].read())
+            settings = TransformSettings(
+                batch_strategy=params["BatchStrategy"], max_payload_mb=params["MaxPayloadInMB"]
+            )
+            transform(inputs, outputs, archive, settings)
+            upload(aws, outputs, params["TransformOutput"]["S3OutputPath"])
+        return {"TransformJobName": params["TransformJobName"], "TransformJobStatus": "Completed"}
+
+    standins.handlers.update(
+        {
+            ("sagemaker", "createModel"): create_model,
+            ("sagemaker", "createTransformJob"): create_transform_job,
+        }
+    )
+    return standins
+
+
+def run(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, standins: StandIns, **deployed: Any
+) -> Execution:
+    with stand_ins(monkeypatch, standins), nested_executions(monkeypatch):
+        return execute(aws["sfn"], deploy(aws, **deployed), {}, name="nightly", timeout_s=240)
+
+
+def pipeline_message(aws: dict[str, Any]) -> dict[str, Any]:
+    [message] = [m for m in notifications(aws["queue"]) if m["workflow"] == "ml-pipeline"]
+    return message
+
+
+def test_the_pipeline_exports_mines_trains_and_suggests(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, spark: SparkSession
+) -> None:
+    generated = fill_catalog(aws)
+    standins = sagemaker(aws, emr(aws, spark))
+
+    execution = run(aws, monkeypatch, standins)
+
+    assert execution.status == "SUCCEEDED", execution.history[-4:]
+    entered = execution.entered()
+    assert entered[:4] == ["Settings", "ExportCatalog", "WaitForExport", "DescribeExport"]
+    assert entered[-5:] == [
+        "MineLabels",
+        "TrainSuggester",
+        "SuggestLabels",
+        "NotifySuccess",
+        "Done",
+    ]
+    [step] = standins.called("elasticmapreduce", "addStep")
+    args = step["Step"]["HadoopJarStep"]["Args"]
+    assert args[-2:] == ["--input-format", "dynamodb"]
+    assert args[args.index("--input") + 1] == (
+        f"s3://{BUCKET}/exports/pipeline/nightly/AWSDynamoDB/*/data/"
+    )
+    assert standins.called("elasticmapreduce", "terminateCluster") == [{"ClusterId": CLUSTER}]
+    [model] = standins.called("sagemaker", "createModel")
+    model_url = f"s3://{BUCKET}/models/label_suggester/runs/nightly/model.tar.gz"
+    assert model["PrimaryContainer"]["ModelDataUrl"] == model_url
+
+    combined = [
+        json.loads(line)
+        for line in aws["s3"]
+        .get_object(Bucket=BUCKET, Key="transforms/pipeline/nightly/suggestions.jsonl")["Body"]
+        .read()
+        .splitlines()
+    ]
+    assert sorted(r["media_id"] for r in combined) == sorted(r["media_id"] for r in generated)
+    suggested = {
+        r["media_id"]: [s["label"] for s in r["SageMakerOutput"]["suggestions"]] for r in combined
+    }
+    beach_without_sea = [
+        r["media_id"]
+        for r in generated
+        if {"Beach"} <= {label["name"] for label in r["labels"]}
+        and "Sea" not in {label["name"] for label in r["labels"]}
+    ]
+    assert beach_without_sea
+    assert all("sea" in suggested[media] for media in beach_without_sea)
+
+    item = aws["dynamodb"].get_item(Key={"pk": "RELATED#beach", "sk": "SUGGESTIONS"})["Item"]
+    assert item["run"] == "nightly"
+    assert "sea" in [r["label"] for r in item["related"]]
+
+    message = pipeline_message(aws)
+    assert message["status"] == "SUCCEEDED"
+    assert message["model_data_url"] == model_url
+    assert message["transform"]["ok"] is True
+    assert message["transform"]["records"] == len(generated)
+    assert message["transform"]["combined"] == (
+        f"s3://{BUCKET}/transforms/pipeline/nightly/suggestions.jsonl"
+    )
+    assert message["suggester"]["labels_suggested"] > 0
+
+
+def test_an_export_that_cannot_start_fails_the_run_before_any_cluster(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    boto3.client("dynamodb").update_continuous_backups(
+        TableName=aws["dynamodb"].name,
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False},
+    )
+    standins = sagemaker(aws, emr(aws, None))
+
+    execution = run(aws, monkeypatch, standins)
+
+    assert execution.status == "FAILED"
+    assert execution.error == "PipelineFailed"
+    assert "MineLabels" not in execution.entered()
+    assert standins.calls == []
+    message = pipeline_message(aws)
+    assert message["status"] == "FAILED"
+    assert "PointInTimeRecovery" in json.dumps(message["error"])
+
+
+def test_an_export_that_never_completes_stops_the_wait(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill_catalog(aws, 10)
+    monkeypatch.setattr(TableExport, "run", lambda self: None)  # stays IN_PROGRESS
+    standins = sagemaker(aws, emr(aws, None))
+
+    execution = run(aws, monkeypatch, standins, poll_seconds=0, max_polls=3)
+
+    assert execution.status == "FAILED"
+    assert execution.entered().count("DescribeExport") == 4
+    assert "ExportTooSlow" in execution.entered()
+    assert "MineLabels" not in execution.entered()
+    assert pipeline_message(aws)["error"]["Error"] == "ExportTimedOut"
+
+
+def test_a_failed_mining_step_stops_the_pipeline_before_training(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill_catalog(aws, 10)
+    standins = sagemaker(aws, emr(aws, None, fail=True))
+
+    execution = run(aws, monkeypatch, standins)
+
+    assert execution.status == "FAILED"
+    assert execution.entered()[-4:] == ["ExportDone", "MineLabels", "NotifyFailure", "Failed"]
+    # The stage's own workflow terminated its cluster before failing.
+    assert standins.called("elasticmapreduce", "terminateCluster") == [{"ClusterId": CLUSTER}]
+    assert standins.called("sagemaker", "createModel") == []
+    assert (
+        aws["dynamodb"].scan()["Items"]
+        == aws["dynamodb"].scan(
+            FilterExpression="begins_with(pk, :media)",
+            ExpressionAttributeValues={":media": "MEDIA#"},
+        )["Items"]
+    ), "no suggestions were published"
