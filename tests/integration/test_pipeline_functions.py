@@ -165,12 +165,25 @@ def custom_resource_event(kind: str, bucket: str, **extra: Any) -> dict[str, Any
 
 @pytest.fixture
 def responses(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """What the custom resource answers CloudFormation (crhelper PUTs it to ResponseURL)."""
+    """What the custom resource answers CloudFormation: the JSON crhelper PUTs to ResponseURL.
+
+    The HTTPS connection is the only thing replaced, so crhelper's own serialisation of
+    the answer is what the test reads.
+    """
     sent: list[dict[str, Any]] = []
-    monkeypatch.setattr(
-        "crhelper.resource_helper._send_response",
-        lambda url, body, ssl_verify=None: sent.append(body),
-    )
+
+    class CloudFormationEndpoint:
+        def __init__(self, host: str, **_: Any) -> None:
+            assert host == "cloudformation-custom-resource-response.example"
+
+        def request(self, method: str, url: str, body: str, headers: Any) -> None:
+            assert method == "PUT"
+            sent.append(json.loads(body))
+
+        def getresponse(self) -> Any:
+            return type("Response", (), {"reason": "OK"})()
+
+    monkeypatch.setattr("crhelper.utils.HTTPSConnection", CloudFormationEndpoint)
     return sent
 
 
