@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 RETRY_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 8},
+    # total_max_attempts counts the first call; botocore's max_attempts would not.
+    retries={"mode": "adaptive", "total_max_attempts": 8},
     connect_timeout=5,
     read_timeout=30,
 )
@@ -32,7 +33,7 @@ the job in its backlog instead, so these calls are made once."""
 
 
 CHAT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1, read_timeout=2
+    retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=1, read_timeout=2
 )
 """For the chatbot: Lex is waiting on the answer, so a slow call fails fast into a polite
 apology instead of retrying past the function's 10-second timeout."""
