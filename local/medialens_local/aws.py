@@ -81,6 +81,16 @@ class LocalAws:
             )
         return self._clients[service]
 
+    def resource(self, service: str) -> Any:
+        """Return a boto3 resource of the harness for the stand-in (not the handlers')."""
+        return boto3.resource(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any key
+        )
+
     def read_object(self, bucket: str, key: str, version: str | None) -> bytes:
         """Read an object straight from the stand-in's store, as AWS services read S3 inside.
 

@@ -4,6 +4,10 @@ Starts the offline stack, analyses the bundled samples (or ``ARGS=folder``) exac
 ``make demo`` does, then reads messages from the terminal. Each message becomes the
 Lex V2 event the real service would send (see :mod:`medialens_local.lex`), and the real
 ChatbotFunction handler answers it. Handler logs go to ``out/chat.log``.
+
+When ``make workflows`` has run, the label rules it mined (``out/workflows/mining/
+related_labels``) are trained and published into the offline catalog as the pipeline
+publishes them, so label searches end with "You may also like: ...".
 """
 
 from __future__ import annotations
@@ -18,14 +22,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from medialens.adapters.related_labels import DynamoDBRelatedLabels
+from medialens.domain.suggester import MalformedRulesError, RelatedLabel, parse_related, train
 from rich.console import Console
 from rich.markup import escape
 
+from medialens_local.aws import LocalAws
 from medialens_local.demo import OUT, SAMPLES, ModelMissingError, analysed, progress_bar
 from medialens_local.lex import BotDefinition, BotReply, LocalLexSession
 from medialens_local.template import load_template
 
 FUNCTION = "ChatbotFunction"
+RELATED_LABELS = Path("workflows", "mining", "related_labels")
+"""Where ``make workflows`` leaves the mined rules, under ``out/``."""
+SUGGESTIONS_RUN = "offline"
 LINKS_ATTRIBUTE = "medialens.links"
 QUIT = {"quit", "exit", "bye", "/quit", "/exit"}
 
@@ -59,6 +69,69 @@ def render(reply: BotReply, console: Console, *, trace: bool = False) -> None:
                     f"     [dim]{kind}: {escape(link['media_id'])}[/dim] {link[kind]}",
                     soft_wrap=True,
                 )
+
+
+def load_suggestions(folder: Path, table: str, resource: Any) -> int | None:
+    """Train the suggestions from mined rules and publish them into a catalog table.
+
+    Reads the ``part-*`` JSON Lines the label-mining job writes (Spark's ``_SUCCESS`` and
+    ``.crc`` files are skipped), keeps the rules over the default thresholds, and replaces
+    the table's suggestions with them, as the pipeline's publication does.
+
+    Parameters
+    ----------
+    folder : Path
+        The mining job's ``related_labels`` output.
+    table : str
+        The catalog table.
+    resource : DynamoDBServiceResource
+        A DynamoDB resource reaching the table.
+
+    Returns
+    -------
+    int | None
+        Labels that now have suggestions; ``None`` when ``folder`` does not exist.
+
+    Raises
+    ------
+    MalformedRulesError
+        For a line the mining job would not have written.
+    """
+    if not folder.is_dir():
+        return None
+    rules = [
+        rule
+        for part in sorted(folder.glob("part-*"))
+        if not part.name.endswith(".crc")
+        for rule in parse_related(part.read_text().splitlines())
+    ]
+    model = train(rules)
+    related = {
+        label: tuple(RelatedLabel(r["label"], r["confidence"], r["lift"]) for r in kept)
+        for label, kept in model["related"].items()
+    }
+    DynamoDBRelatedLabels(table, resource=resource).replace(SUGGESTIONS_RUN, related)
+    return len(related)
+
+
+def _suggestions_note(aws: LocalAws, out: Path) -> str:
+    """Load the suggestions ``make workflows`` mined, if any; say what happened in one line."""
+    folder = out / RELATED_LABELS
+    where = escape(str(folder))
+    try:
+        loaded = load_suggestions(
+            folder, aws.resolver.ref("CatalogTable"), aws.resource("dynamodb")
+        )
+    except MalformedRulesError as error:
+        return f"[yellow]Label suggestions not loaded from {where}: {escape(str(error))}[/yellow]"
+    if loaded is None:
+        return "No label suggestions yet: run make workflows first for 'you may also like'."
+    if not loaded:
+        return f"No rule in {where} is strong enough to suggest: no 'you may also like'."
+    return (
+        f"Label suggestions loaded for {loaded} labels from {where}: label searches end "
+        "with 'you may also like'."
+    )
 
 
 def _messages(said: list[str], console: Console) -> Iterator[str]:
@@ -99,6 +172,7 @@ def chat(folder: Path, console: Console, said: Iterable[str], *, speech: bool, t
             progress.stop()
 
         bot = BotDefinition.from_template(load_template(), resolve=stack.aws.resolver.resolve)
+        suggestions = _suggestions_note(stack.aws, OUT)
 
         def code_hook(event: dict[str, Any]) -> dict[str, Any]:
             delivery = stack.router.invoke_sync(FUNCTION, event)
@@ -118,6 +192,7 @@ def chat(folder: Path, console: Console, said: Iterable[str], *, speech: bool, t
             f"Ask the bot (“help”, “show me photos with cats”, “is cat-and-rocket.mp4 done?”); "
             f"“quit” ends. Handler logs: {log_path}"
         )
+        console.print(suggestions)
         for text in _messages(list(said), console):
             reply = session.send(text)
             failures += reply.error is not None

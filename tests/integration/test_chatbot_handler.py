@@ -24,9 +24,12 @@ import boto3
 import botocore.session
 import pytest
 import requests
+from botocore.exceptions import ReadTimeoutError
 from medialens.adapters.catalog import DynamoDBCatalog
+from medialens.adapters.related_labels import DynamoDBRelatedLabels
 from medialens.config import ChatbotSettings
 from medialens.domain.chatbot import APOLOGY, CONVERSATION_ATTRIBUTE, LINKS_ATTRIBUTE
+from medialens.domain.suggester import RelatedLabel
 from medialens.models.analysis import (
     FaceMatch,
     ImageAnalysis,
@@ -748,6 +751,126 @@ def test_a_catalog_failure_closes_with_the_apology_instead_of_an_error(
     }
     assert attributes_of(response) == callers
     assert "ChatbotErrors" in emitted_metrics(capsys.readouterr().out)
+
+
+# ------------------------------------------------------------------ you may also like
+
+CAT_RULES = {
+    "cat": (
+        RelatedLabel("pet", 0.95, 5.1),
+        RelatedLabel("animal", 0.95, 5.1),
+        RelatedLabel("mammal", 0.83, 5.1),
+        RelatedLabel("dog", 0.52, 4.8),
+    ),
+    "rocket": (RelatedLabel("sky", 0.8, 3.0), RelatedLabel("space", 0.7, 4.0)),
+}
+
+
+def publish_related(chat: ChatStack, related: Mapping[str, tuple[RelatedLabel, ...]]) -> None:
+    """Put the suggestions in the catalog as the pipeline's publication does (set-up calls)."""
+    session = boto3.session.Session(region_name=REGION)
+    setattr(session._session, SETUP_SESSION_MARK, True)
+    store = DynamoDBRelatedLabels(chat.table, resource=session.resource("dynamodb"))
+    store.replace("run-1", dict(related))
+
+
+def buttons_of(response: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [(b["text"], b["value"]) for card in cards(response) for b in card.get("buttons", [])]
+
+
+def test_a_label_search_ends_with_the_mined_suggestions(
+    chat: ChatStack, lambda_context: Any
+) -> None:
+    publish_related(chat, CAT_RULES)
+    page = settings().page_size
+
+    first = invoke(load_event(ROOT / "events" / "lex_search_media_fulfilment.json"), lambda_context)
+    more = invoke(continue_with("lex_show_more_fulfilment.json", first), lambda_context)
+    videos = invoke(continue_with("lex_refine_search_fulfilment.json", more), lambda_context)
+
+    assert listed_ids(first) == ranking("LABEL", "cat")[:page]
+    assert texts(first)[-1].endswith("\nYou may also like: pet, animal, mammal.")
+    # A full card: "Show more" and the refinements keep their places.
+    assert buttons_of(first) == [
+        ("Show more", "show me more"),
+        ("Only videos", "only videos"),
+        ("Only photos", "only photos"),
+    ]
+    assert not any("may also like" in content for content in texts(more))
+    assert listed_ids(videos) == ranking("LABEL", "cat", videos_only=True)[:page]
+    assert texts(videos)[-1].endswith("\nYou may also like: pet, animal, mammal.")
+    assert buttons_of(videos) == [
+        ("Only photos", "only photos"),
+        ("pet", "show me videos with pet"),
+        ("animal", "show me videos with animal"),
+    ]
+
+
+def test_a_spoken_search_says_the_suggestions_last(chat: ChatStack, lambda_context: Any) -> None:
+    publish_related(chat, CAT_RULES)
+
+    response = invoke(
+        load_event(ROOT / "events" / "lex_speech_search_media_fulfilment.json"), lambda_context
+    )
+
+    assert cards(response) == []
+    [sentence] = texts(response)
+    assert sentence.endswith(". You may also like sky and space.")
+
+
+def test_a_label_without_suggestions_is_answered_without_them(
+    chat: ChatStack, lambda_context: Any
+) -> None:
+    publish_related(chat, {"rocket": CAT_RULES["rocket"]})
+
+    response = invoke(
+        load_event(ROOT / "events" / "lex_search_media_fulfilment.json"), lambda_context
+    )
+
+    assert listed_ids(response)
+    assert not any("may also like" in content for content in texts(response))
+
+
+def test_a_suggestion_lookup_timing_out_still_answers_the_search(
+    chat: ChatStack,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from medialens.adapters.aws import dynamodb_chat_resource
+    from medialens.observability import logger
+
+    publish_related(chat, CAT_RULES)
+    log = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", log)
+    timed_out: list[str] = []
+
+    def time_out_on_suggestions(request: Any, **_: Any) -> None:
+        if b"RELATED#" in (request.body or b""):
+            timed_out.append(request.url)
+            raise ReadTimeoutError(endpoint_url=request.url)
+
+    # The resource the code hook reads the catalog with: the search itself still works.
+    events = dynamodb_chat_resource().meta.client.meta.events
+    events.register_first("before-send.dynamodb.GetItem", time_out_on_suggestions)
+    capsys.readouterr()
+
+    response = invoke(
+        load_event(ROOT / "events" / "lex_search_media_fulfilment.json"), lambda_context
+    )
+
+    # Made through the chatbot's fail-fast resource: two attempts in all, then give up.
+    assert len(timed_out) == 2, timed_out
+    assert response["sessionState"]["intent"]["state"] == "Fulfilled"
+    assert listed_ids(response) == ranking("LABEL", "cat")[: settings().page_size]
+    assert not any("may also like" in content for content in texts(response))
+    emitted = emitted_metrics(capsys.readouterr().out)
+    assert "RelatedLabelsUnavailable" in emitted
+    assert "ChatbotErrors" not in emitted
+    warnings = [json.loads(line) for line in log.getvalue().splitlines()]
+    [warning] = [w for w in warnings if w["message"] == "Related labels unavailable"]
+    assert warning["level"] == "WARNING"
+    assert warning["reason"].startswith("ReadTimeoutError")
 
 
 # ------------------------------------------------------------------ IAM

@@ -1,28 +1,38 @@
 """`make chat` end to end: the bot of template.yaml, the real ChatbotFunction, the samples.
 
-One scripted conversation over the bundled samples, on one offline stack for the module.
-While the stack is still up, every pre-signed link the chat printed is downloaded from
-the local S3.
+One scripted conversation over the bundled samples, on one offline stack for the module,
+with the label rules ``make workflows`` mines left where it leaves them. While the stack
+is still up, every pre-signed link the chat printed is downloaded from the local S3.
+Loading the mined rules is also tested on its own, against moto.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import boto3
 import pytest
+from medialens.adapters.related_labels import DynamoDBRelatedLabels
 from medialens.domain.chatbot import HELP
+from medialens.domain.suggester import MalformedRulesError, RelatedLabel
 from medialens_local import chat as chat_module
 from medialens_local.demo import OfflineStack, analysed
 from medialens_local.template import ROOT
+from moto import mock_aws
 from rich.console import Console
 from rich.progress import Progress
+
+from tests.support.stack import REGION, create_table
 
 SAMPLES = ROOT / "samples"
 CAT_PHOTO = "uploads/pets/chelsea the cat.jpg"
@@ -43,6 +53,31 @@ SAID = [
     GIBBERISH,
 ]
 LINK = re.compile(r"^\s+file: (.+?) (https?://\S+)$", re.MULTILINE)
+MINED = [
+    # As label_mining.py writes them: one label a line, its rules' consequents.
+    {
+        "label": "cat",
+        "related": [
+            {"label": "pet", "confidence": 0.9522, "lift": 5.1066},
+            {"label": "animal", "confidence": 0.95, "lift": 5.1114},
+            {"label": "mammal", "confidence": 0.8326, "lift": 5.1197},
+            {"label": "dog", "confidence": 0.5174, "lift": 4.8287},
+            {"label": "sofa", "confidence": 0.31, "lift": 2.0},
+        ],
+    },
+    {"label": "sand", "related": [{"label": "beach", "confidence": 0.9328, "lift": 4.8414}]},
+    {"label": "person", "related": [{"label": "sky", "confidence": 0.4448, "lift": 2.7016}]},
+]
+
+
+def write_mined(folder: Path, records: list[dict[str, Any]] = MINED) -> Path:
+    """Write ``related_labels/`` as Spark leaves it: a part file, its checksum, _SUCCESS."""
+    folder.mkdir(parents=True)
+    part = folder / "part-00000-5e1f-c000.json"
+    part.write_text("".join(json.dumps(record) + "\n" for record in records))
+    (folder / ".part-00000-5e1f-c000.json.crc").write_bytes(b"\x00crc")
+    (folder / "_SUCCESS").write_text("")
+    return folder
 
 
 @dataclass
@@ -76,6 +111,8 @@ def chat_run(tmp_path_factory: pytest.TempPathFactory) -> ChatRun:
                 except OSError as error:
                     downloads[media_id] = repr(error)
 
+    # What `make workflows` leaves behind: the chat trains and publishes it on start.
+    write_mined(out / chat_module.RELATED_LABELS)
     saved = dict(os.environ)
     try:
         with pytest.MonkeyPatch.context() as patch:
@@ -118,6 +155,16 @@ def test_photos_with_cats_lists_the_cat_photo(chat_run: ChatRun) -> None:
     assert lines[0].strip().startswith("-> SearchMedia")
     assert re.search(rf"^1\. {re.escape(CAT_PHOTO)} \(photo\b", text, re.MULTILINE)
     assert CAT_VIDEO not in text
+
+
+def test_the_mined_suggestions_are_loaded_and_end_a_label_search(chat_run: ChatRun) -> None:
+    lines = [line.strip() for line in turn(chat_run, "show me photos with cats")]
+
+    assert "Label suggestions loaded for 2 labels" in chat_run.transcript
+    # The last line of the written answer, then the card offering them.
+    ending = lines.index("You may also like: pet, animal, mammal.")
+    assert "[pet]" in lines[ending + 1]
+    assert "may also like" not in bot_text(chat_run, "find images that say invoice")
 
 
 def test_videos_with_cats_lists_the_clip_with_when_the_cat_is_seen(chat_run: ChatRun) -> None:
@@ -172,3 +219,68 @@ def test_every_link_printed_downloads_the_file_from_the_local_bucket(chat_run: C
     assert set(chat_run.downloads) == set(linked)
     for media_id, body in chat_run.downloads.items():
         assert body == chat_run.files[media_id].read_bytes(), media_id
+
+
+# ---------------------------------------------------------------- loading the mined rules
+
+
+@pytest.fixture
+def catalog_table() -> Iterator[tuple[str, Any]]:
+    """The template's catalog table in moto, and a resource reaching it."""
+    with mock_aws():
+        table = create_table(boto3.client("dynamodb", region_name=REGION), "CatalogTable")
+        yield table, boto3.resource("dynamodb", region_name=REGION)
+
+
+def test_mined_rules_are_trained_and_published_into_the_catalog(
+    catalog_table: tuple[str, Any], tmp_path: Path
+) -> None:
+    table, resource = catalog_table
+    store = DynamoDBRelatedLabels(table, resource=resource)
+    store.replace("earlier", {"car": (RelatedLabel("road", 0.9, 5.0),)})
+
+    loaded = chat_module.load_suggestions(write_mined(tmp_path / "related"), table, resource)
+
+    # Only the rules over the default thresholds (confidence 0.5, lift 1.2), best first.
+    assert loaded == 2
+    assert [r.label for r in store.related("cat")] == ["pet", "animal", "mammal", "dog"]
+    assert store.related("Sand") == (RelatedLabel("beach", 0.9328, 4.8414),)
+    assert store.related("person") == ()
+    assert store.related("car") == (), "an earlier run's suggestions are replaced"
+
+
+def test_without_mined_rules_nothing_is_loaded(
+    catalog_table: tuple[str, Any], tmp_path: Path
+) -> None:
+    table, resource = catalog_table
+
+    assert chat_module.load_suggestions(tmp_path / "missing", table, resource) is None
+    assert resource.Table(table).scan()["Items"] == []
+
+
+def test_a_malformed_rules_file_is_refused(catalog_table: tuple[str, Any], tmp_path: Path) -> None:
+    table, resource = catalog_table
+    folder = write_mined(tmp_path / "related", [{"label": "cat"}])
+
+    with pytest.raises(MalformedRulesError):
+        chat_module.load_suggestions(folder, table, resource)
+
+
+def test_the_chat_says_whether_suggestions_were_loaded(
+    catalog_table: tuple[str, Any], tmp_path: Path
+) -> None:
+    table, resource = catalog_table
+
+    # What the note needs of the offline stack: the table's name and a resource.
+    aws: Any = SimpleNamespace(
+        resolver=SimpleNamespace(ref=lambda logical_id: table), resource=lambda service: resource
+    )
+    absent = chat_module._suggestions_note(aws, tmp_path)
+    write_mined(tmp_path / chat_module.RELATED_LABELS)
+    loaded = chat_module._suggestions_note(aws, tmp_path)
+    write_mined(tmp_path / "bad" / chat_module.RELATED_LABELS, [{"label": "cat"}])
+    malformed = chat_module._suggestions_note(aws, tmp_path / "bad")
+
+    assert absent == "No label suggestions yet: run make workflows first for 'you may also like'."
+    assert loaded.startswith("Label suggestions loaded for 2 labels from ")
+    assert "not loaded" in malformed

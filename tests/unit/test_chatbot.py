@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from medialens.config import ChatbotSettings
 from medialens.domain.chatbot import (
     APOLOGY,
@@ -21,6 +22,7 @@ from medialens.domain.chatbot import (
     ChatPorts,
     respond,
 )
+from medialens.domain.suggester import RelatedLabel
 from medialens.models.search import (
     Conversation,
     Match,
@@ -30,6 +32,7 @@ from medialens.models.search import (
     SearchPage,
     SearchQuery,
 )
+from medialens.observability import logger, metrics
 
 from tests.support.lex_contract import assert_valid_lex_response
 
@@ -123,6 +126,7 @@ class FakeCatalog:
     asked_terms: list[tuple[SearchKind, str]] = field(default_factory=list)
     queries: list[tuple[SearchQuery, int, str | None]] = field(default_factory=list)
     issued_cursors: list[str] = field(default_factory=list)
+    match_cursors: set[str] = field(default_factory=set)
 
     def add(
         self,
@@ -163,7 +167,8 @@ class FakeCatalog:
         assert budget >= 1
         self.queries.append((query, limit, cursor))
         if cursor is not None:
-            assert cursor in self.issued_cursors, f"cursor {cursor!r} was never issued"
+            issued = cursor in self.issued_cursors or cursor in self.match_cursors
+            assert issued, f"cursor {cursor!r} was never issued"
         rows: list[tuple[str, Match, MediaType, str | None]] = []
         if query.kind is SearchKind.FLAGGED:
             for entry in self.entries:
@@ -190,7 +195,11 @@ class FakeCatalog:
         next_cursor = page[-1][0] if more else None
         if next_cursor is not None:
             self.issued_cursors.append(next_cursor)
-        return SearchPage(tuple(row[1] for row in page), next_cursor, examined=len(after))
+        # Like the real search, each match says where to resume just after it.
+        self.match_cursors.update(row[0] for row in page)
+        return SearchPage(
+            tuple(replace(row[1], cursor=row[0]) for row in page), next_cursor, examined=len(after)
+        )
 
     def term_exists(self, kind: SearchKind, value: str) -> bool:
         self._check()
@@ -230,6 +239,21 @@ class FakeSigner:
         )
 
 
+@dataclass
+class FakeRelated:
+    """Mined suggestions by label, as the catalog answers them (none by default)."""
+
+    by_label: dict[str, tuple[RelatedLabel, ...]] = field(default_factory=dict)
+    fail_with: BaseException | None = None
+    asked: list[str] = field(default_factory=list)
+
+    def related(self, label: str) -> tuple[RelatedLabel, ...]:
+        self.asked.append(label)
+        if self.fail_with is not None:
+            raise self.fail_with
+        return self.by_label.get(label.strip().lower(), ())
+
+
 def photo(media_id: str, day: int = 1, **kw: Any) -> MediaSummary:
     return MediaSummary(
         media_id=media_id,
@@ -256,12 +280,13 @@ class Bot:
     catalog: FakeCatalog
     signer: FakeSigner = field(default_factory=FakeSigner)
     settings: ChatbotSettings = SETTINGS
+    related: FakeRelated = field(default_factory=FakeRelated)
     attributes: dict[str, str] = field(default_factory=dict)
 
     def send(self, event: dict[str, Any]) -> dict[str, Any]:
         response = respond(
             event,
-            ports=ChatPorts(catalog=self.catalog, links=self.signer),
+            ports=ChatPorts(catalog=self.catalog, links=self.signer, related=self.related),
             settings=self.settings,
             today=TODAY,
         )
@@ -824,6 +849,309 @@ def test_a_long_list_is_cut_at_a_line(catalog: FakeCatalog) -> None:
     assert 1 <= len(listed(response)) < 25
 
 
+# ---------------------------------------------------------------- you may also like
+
+DOG_RULES = {
+    "dog": (
+        RelatedLabel("pet", 0.95, 5.1),
+        RelatedLabel("animal", 0.94, 5.1),
+        RelatedLabel("mammal", 0.83, 5.2),
+        RelatedLabel("cat", 0.51, 4.8),
+    ),
+    "x": (RelatedLabel("pet", 0.95, 5.1), RelatedLabel("animal", 0.94, 5.1)),
+}
+SUGGESTED = "You may also like: pet, animal, mammal."
+
+
+def suggesting(
+    catalog: FakeCatalog, rules: Mapping[str, tuple[RelatedLabel, ...]] = DOG_RULES, **kw: Any
+) -> Bot:
+    return Bot(catalog, related=FakeRelated(dict(rules)), **kw)
+
+
+def suggestion_line(response: Mapping[str, Any]) -> str | None:
+    """The "You may also like ..." ending of an answer, if it has one."""
+    found = [content for content in texts(response) if "may also like" in content]
+    assert len(found) <= 1, found
+    if not found:
+        return None
+    assert found[0] == texts(response)[-1], "the suggestions end the answer"
+    start = found[0].index("You may also like")
+    assert found[0][start - 1] in "\n ", "a line (written) or a sentence (spoken) of its own"
+    return found[0][start:]
+
+
+def buttons(response: Mapping[str, Any]) -> list[tuple[str, str]]:
+    [card] = cards(response)
+    return [(b["text"], b["value"]) for b in card.get("buttons", [])]
+
+
+@pytest.fixture
+def clean_metrics() -> Iterator[None]:
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()
+
+
+def test_a_label_search_ends_with_the_three_best_related_labels(catalog: FakeCatalog) -> None:
+    bot = suggesting(catalog)
+
+    response = bot.ask("SearchMedia", {"Label": slot("dogs", "dog")})
+
+    assert closed(response, "Fulfilled")
+    assert listed(response) == ["uploads/dog-park.jpg", "uploads/dog-run.mp4"]
+    assert suggestion_line(response) == SUGGESTED
+    assert bot.related.asked == ["dog"]
+
+
+@pytest.mark.parametrize(
+    ("transcript", "expected"),
+    [
+        ("", "You may also like: beach, pet, leash."),
+        ("show me dogs on the beach", "You may also like: pet, leash, ball."),
+    ],
+)
+def test_labels_the_user_asked_for_are_not_suggested(
+    catalog: FakeCatalog, transcript: str, expected: str
+) -> None:
+    rules = {
+        "dog": (
+            RelatedLabel("dogs", 0.99, 5.0),
+            RelatedLabel("Dog", 0.98, 5.0),
+            RelatedLabel("beach", 0.97, 5.0),
+            RelatedLabel("pet", 0.96, 5.0),
+            RelatedLabel("Pet ", 0.95, 5.0),
+            RelatedLabel("leash", 0.9, 5.0),
+            RelatedLabel("ball", 0.8, 5.0),
+            RelatedLabel("park", 0.7, 5.0),
+        )
+    }
+    bot = suggesting(catalog, rules)
+
+    response = bot.ask("SearchMedia", {"Label": slot("dogs", "dog")}, transcript=transcript)
+
+    assert suggestion_line(response) == expected
+
+
+def test_a_label_without_mined_suggestions_is_answered_as_before(catalog: FakeCatalog) -> None:
+    plain = Bot(catalog).ask("SearchMedia", {"Label": slot("cat")})
+    with_rules = suggesting(catalog).ask("SearchMedia", {"Label": slot("cat")})
+
+    assert suggestion_line(with_rules) is None
+    assert texts(with_rules) == texts(plain)
+    assert cards(with_rules) == cards(plain)
+
+
+def test_only_a_label_searchs_first_answer_suggests(dozen: FakeCatalog) -> None:
+    bot = suggesting(dozen)
+
+    first = bot.ask("SearchMedia", {"Label": slot("dog")})
+    more = bot.ask("ShowMore")
+    # "only videos" is a new search (listed from 1 again), so it suggests again.
+    videos = bot.ask("RefineSearch", {"MediaType": slot("videos", "video")})
+
+    assert suggestion_line(first) == SUGGESTED
+    assert suggestion_line(more) is None
+    assert suggestion_line(videos) == SUGGESTED
+    assert bot.related.asked == ["dog", "dog"]
+
+
+@pytest.mark.parametrize(
+    ("name", "slots"),
+    [
+        ("SearchText", {"Word": slot("invoice")}),
+        ("SearchPerson", {"Person": slot("alice smith")}),
+        ("FlaggedMedia", {"ModerationLabel": slot("violence")}),
+        ("FlaggedMedia", {}),
+        ("UploadStatus", {"FileName": slot("cat.jpg")}),
+    ],
+)
+def test_other_searches_suggest_nothing(
+    catalog: FakeCatalog, name: str, slots: dict[str, Any]
+) -> None:
+    rules = {value: DOG_RULES["dog"] for value in ("invoice", "alice-smith", "violence")}
+    bot = suggesting(catalog, rules)
+
+    response = bot.ask(name, slots)
+
+    assert closed(response, "Fulfilled")
+    assert suggestion_line(response) is None
+    assert bot.related.asked == []
+
+
+@pytest.mark.parametrize(
+    ("media_type", "expected"),
+    [
+        pytest.param(
+            None,
+            [
+                ("Only videos", "only videos"),
+                ("Only photos", "only photos"),
+                ("pet", "search for pet"),
+            ],
+            id="both-kinds",
+        ),
+        pytest.param(
+            slot("photos", "photo"),
+            [
+                ("Only videos", "only videos"),
+                ("pet", "show me photos with pet"),
+                ("animal", "show me photos with animal"),
+            ],
+            id="photos-only",
+        ),
+    ],
+)
+def test_suggestions_take_the_cards_free_buttons_after_the_refinements(
+    catalog: FakeCatalog, media_type: dict[str, Any] | None, expected: list[tuple[str, str]]
+) -> None:
+    response = suggesting(catalog).ask(
+        "SearchMedia", {"Label": slot("dog"), "MediaType": media_type}
+    )
+
+    assert buttons(response) == expected
+
+
+def test_a_full_card_keeps_show_more_and_the_refinements(dozen: FakeCatalog) -> None:
+    response = suggesting(dozen).ask("SearchMedia", {"Label": slot("dog")})
+
+    assert buttons(response) == [
+        ("Show more", "show me more"),
+        ("Only videos", "only videos"),
+        ("Only photos", "only photos"),
+    ]
+    assert suggestion_line(response) == SUGGESTED
+
+
+def test_a_suggestion_button_too_long_for_lex_is_left_out(catalog: FakeCatalog) -> None:
+    long_label = "a rather long label of forty characters"
+    rules = {"dog": (RelatedLabel(long_label, 0.9, 5.0), RelatedLabel("pet", 0.8, 5.0))}
+
+    response = suggesting(catalog, rules).ask(
+        "SearchMedia", {"Label": slot("dog"), "MediaType": slot("photo")}
+    )
+
+    assert suggestion_line(response) == f"You may also like: {long_label}, pet."
+    assert buttons(response) == [("Only videos", "only videos"), ("pet", "show me photos with pet")]
+
+
+def test_a_spoken_answer_says_the_suggestions_in_its_one_sentence(dozen: FakeCatalog) -> None:
+    response = suggesting(dozen).ask("SearchMedia", {"Label": slot("dog")}, mode="Speech")
+
+    assert cards(response) == []
+    [sentence] = texts(response)
+    assert sentence.startswith("Here are photos and videos with dog: ")
+    assert sentence.endswith(
+        " Say 'more' for the next ones. You may also like pet, animal and mammal."
+    )
+
+
+def test_a_search_that_found_nothing_suggests_what_goes_with_it(catalog: FakeCatalog) -> None:
+    response = suggesting(catalog).ask(
+        "SearchMedia", {"Label": slot("dog"), "Since": slot("2026-11-26")}
+    )
+
+    assert closed(response, "Fulfilled")
+    assert texts(response) == [
+        "I have no photos and videos with dog since 2026-11-26 yet.\n" + SUGGESTED
+    ]
+    assert buttons(response) == [
+        ("Only videos", "only videos"),
+        ("Only photos", "only photos"),
+        ("pet", "search for pet"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(
+            ClientError(
+                {"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "GetItem"
+            ),
+            id="client-error",
+        ),
+        pytest.param(
+            ReadTimeoutError(endpoint_url="https://dynamodb.eu-west-1.amazonaws.com/"),
+            id="timeout",
+        ),
+        pytest.param(KeyError("related"), id="malformed-item"),
+    ],
+)
+def test_a_failing_lookup_answers_without_suggestions(
+    catalog: FakeCatalog,
+    error: BaseException,
+    clean_metrics: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", log)
+    bot = suggesting(catalog)
+    bot.related.fail_with = error
+    plain = Bot(catalog).ask("SearchMedia", {"Label": slot("dog")})
+
+    response = bot.ask("SearchMedia", {"Label": slot("dog")})
+
+    assert closed(response, "Fulfilled")
+    assert texts(response) == texts(plain)
+    assert cards(response) == cards(plain)
+    assert "RelatedLabelsUnavailable" in metrics.metric_set
+    assert "ChatbotErrors" not in metrics.metric_set
+    [warning] = [json.loads(line) for line in log.getvalue().splitlines()]
+    assert warning["level"] == "WARNING"
+    assert warning["message"] == "Related labels unavailable"
+    assert warning["label"] == "dog"
+    assert warning["reason"].startswith(type(error).__name__)
+
+
+LONG_RULES = {
+    "x": (
+        RelatedLabel("the lighthouse keeper's cottage on the cliffs", 0.9, 5.0),
+        RelatedLabel("harbour wall at low tide", 0.8, 5.0),
+        RelatedLabel("fishing boat", 0.7, 5.0),
+    )
+}
+
+
+@pytest.mark.parametrize("mode", ["Text", "Speech"])
+def test_suggestions_never_push_results_out_of_a_full_message(mode: str) -> None:
+    settings = replace(SETTINGS, page_size=25)
+    endings: set[str | None] = set()
+    for length in range(60, 160):
+        catalog = FakeCatalog()
+        for n in range(25):
+            media_id = f"uploads/{'x' * length}{n:02d}.jpg"
+            catalog.add(photo(media_id), SearchKind.LABEL, "x", 50.0 + n)
+
+        plain = Bot(catalog, settings=settings).ask("SearchMedia", {"Label": slot("x")}, mode=mode)
+        suggested = suggesting(catalog, LONG_RULES, settings=settings).ask(
+            "SearchMedia", {"Label": slot("x")}, mode=mode
+        )
+
+        # The same results, counted as shown the same way; every message within Lex's limit
+        # (the contract checks every response).
+        assert conversation(suggested) == conversation(plain), length
+        assert texts(suggested)[:-1] == texts(plain)[:-1], length
+        line = suggestion_line(suggested)
+        separator = "\n" if mode == "Text" else " "
+        ending = "" if line is None else separator + line
+        assert texts(suggested)[-1] == texts(plain)[-1] + ending, length
+        endings.add(line)
+
+    cottage, wall, boat = (r.label for r in LONG_RULES["x"])
+    if mode == "Text":
+        # Some lists leave room for every suggestion, some for the best ones, some for none.
+        assert endings == {
+            f"You may also like: {cottage}, {wall}, {boat}.",
+            f"You may also like: {cottage}, {wall}.",
+            f"You may also like: {cottage}.",
+            None,
+        }
+    else:
+        # A spoken list is kept short enough to be listened to: there is always room.
+        assert endings == {f"You may also like {cottage}, {wall} and {boat}."}
+
+
 # ---------------------------------------------------------------- upload status
 
 
@@ -1088,7 +1416,7 @@ def test_a_catalog_failure_becomes_an_apology(
     event = lex_event(name, slots, source=source, attributes=attributes)
 
     response = respond(
-        event, ports=ChatPorts(catalog, FakeSigner()), settings=SETTINGS, today=TODAY
+        event, ports=ChatPorts(catalog, FakeSigner(), FakeRelated()), settings=SETTINGS, today=TODAY
     )
 
     assert_valid_lex_response(response)
@@ -1104,7 +1432,7 @@ def test_a_malformed_event_becomes_an_apology(catalog: FakeCatalog) -> None:
     del event["sessionState"]
 
     response = respond(
-        event, ports=ChatPorts(catalog, FakeSigner()), settings=SETTINGS, today=TODAY
+        event, ports=ChatPorts(catalog, FakeSigner(), FakeRelated()), settings=SETTINGS, today=TODAY
     )
 
     assert_valid_lex_response(response)
@@ -1118,7 +1446,7 @@ def test_a_malformed_slot_keeps_the_intent_name(catalog: FakeCatalog) -> None:
     event = lex_event("SearchMedia", {"Label": "dog"})  # type: ignore[dict-item]
 
     response = respond(
-        event, ports=ChatPorts(catalog, FakeSigner()), settings=SETTINGS, today=TODAY
+        event, ports=ChatPorts(catalog, FakeSigner(), FakeRelated()), settings=SETTINGS, today=TODAY
     )
 
     assert_valid_lex_response(response)

@@ -170,7 +170,15 @@ def chat_ports(settings: ChatbotSettings) -> ChatPorts:
     -------
     ChatPorts
     """
+    from medialens.adapters.aws import dynamodb_chat_resource
     from medialens.adapters.catalog_search import DynamoDBCatalogSearch, S3LinkSigner
+    from medialens.adapters.related_labels import DynamoDBRelatedLabels
     from medialens.domain.chatbot import ChatPorts
 
-    return ChatPorts(catalog=DynamoDBCatalogSearch(settings.catalog_table), links=S3LinkSigner())
+    # Both read the catalog table with the chatbot's fail-fast policy: Lex is waiting.
+    resource = dynamodb_chat_resource()
+    return ChatPorts(
+        catalog=DynamoDBCatalogSearch(settings.catalog_table, resource=resource),
+        links=S3LinkSigner(),
+        related=DynamoDBRelatedLabels(settings.catalog_table, resource=resource),
+    )

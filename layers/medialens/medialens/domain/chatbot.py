@@ -6,6 +6,10 @@ the slots the user has filled so far: a usable answer is handed back to Lex
 the catalog cannot use is asked for again (``ElicitSlot``, a bounded number of times). As
 the FulfillmentCodeHook it answers (``Close``). What the conversation needs to remember
 ("show me more", "only videos") is kept in one session attribute.
+
+The first answer to a label search ends with up to three labels mined as going with it
+("You may also like: sea, sand."), which a written answer's card also offers as buttons
+when the card has room.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from medialens.config import ChatbotSettings
-from medialens.domain.ports import CatalogReader, LinkSigner
+from medialens.domain.ports import CatalogReader, LinkSigner, RelatedLabelsReader
 from medialens.errors import MalformedLexEventError
 from medialens.models.analysis import normalize_word
 from medialens.models.lex import (
     BUTTON_TEXT_LIMIT,
+    MAX_BUTTONS,
+    MESSAGE_CONTENT_LIMIT,
     ConfirmationState,
     DialogActionType,
     Intent,
@@ -55,6 +61,9 @@ MESSAGE_LIMIT = 1000
 
 SPOKEN_LIMIT = 600
 """Longest list of names in a spoken answer (the rest of the sentence fits around it)."""
+
+MAX_SUGGESTIONS = 3
+"""Most related labels suggested after a label search ("You may also like: sea, sand.")."""
 
 DISPLAY_NAME_LIMIT = 160
 """Longest media id shown in a listed result; longer ones keep their start and end."""
@@ -101,10 +110,11 @@ SINCE = "Since"
 
 @dataclass(frozen=True, slots=True)
 class ChatPorts:
-    """What the chatbot reads: the catalog, and a signer for links to the media."""
+    """What the chatbot reads: the catalog, a signer for links, the mined label suggestions."""
 
     catalog: CatalogReader
     links: LinkSigner
+    related: RelatedLabelsReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -619,8 +629,10 @@ def _search(turn: Turn, query: SearchQuery, *, cursor: str | None, shown: int) -
     found = [
         (match, summaries[match.media_id]) for match in page.matches if match.media_id in summaries
     ]
+    # Suggestions come with a search's first answer, not with each "more".
+    fresh = cursor is None
     if not found:
-        return _nothing_found(turn, query, page, shown)
+        return _nothing_found(turn, query, page, shown, fresh=fresh)
     spoken = turn.request.spoken
     items = [_spoken_name(s) if spoken else _describe_match(m, s) for m, s in found]
     fitting = _fitting(items, SPOKEN_LIMIT if spoken else MESSAGE_LIMIT)
@@ -640,7 +652,9 @@ def _search(turn: Turn, query: SearchQuery, *, cursor: str | None, shown: int) -
         header += ", say 'more' for the next ones):" if more else f" of {last}):"
         numbered = [f"{position}. {item}" for position, item in enumerate(items, start=first)]
         messages = [header, "\n".join(numbered)]
-    buttons = _refine_buttons(query, more)
+    suggested = _suggestions(turn, query) if fresh else ()
+    messages[-1], suggested = _with_suggestions(messages[-1], suggested, spoken=spoken)
+    buttons = _with_suggestion_buttons(_refine_buttons(query, more), query, suggested)
     return turn.close(
         IntentState.FULFILLED,
         messages,
@@ -656,7 +670,10 @@ def _search(turn: Turn, query: SearchQuery, *, cursor: str | None, shown: int) -
     )
 
 
-def _nothing_found(turn: Turn, query: SearchQuery, page: SearchPage, shown: int) -> LexResponse:
+def _nothing_found(
+    turn: Turn, query: SearchQuery, page: SearchPage, shown: int, *, fresh: bool
+) -> LexResponse:
+    suggested: tuple[str, ...] = ()
     if page.cursor is not None:
         text = (
             f"No {query.describe()} among the {page.examined} entries I checked. "
@@ -666,7 +683,14 @@ def _nothing_found(turn: Turn, query: SearchQuery, page: SearchPage, shown: int)
         text = f"That was everything: {_count(shown)} for {query.describe()}."
     else:
         text = f"I have no {query.describe()} yet."
-    buttons = _refine_buttons(query, page.cursor is not None)
+        if fresh:
+            # A search that is over and found nothing: what goes with it may be there.
+            text, suggested = _with_suggestions(
+                text, _suggestions(turn, query), spoken=turn.request.spoken
+            )
+    buttons = _with_suggestion_buttons(
+        _refine_buttons(query, page.cursor is not None), query, suggested
+    )
     return turn.close(
         IntentState.FULFILLED,
         [text],
@@ -684,6 +708,86 @@ def _fitting(items: Sequence[str], limit: int) -> int:
         if used > limit:
             return max(1, count - 1)
     return len(items)
+
+
+def _suggestions(turn: Turn, query: SearchQuery) -> tuple[str, ...]:
+    """Labels mined as going with a label search's, best first: at most ``MAX_SUGGESTIONS``.
+
+    Labels the user already asked for (the searched label in any spelling, or a label
+    named in what they said) are left out. Suggestions are an extra: when the lookup
+    fails, the answer goes out without them, with a warning and a
+    ``RelatedLabelsUnavailable`` metric.
+    """
+    if query.kind is not SearchKind.LABEL or not query.value:
+        return ()
+    try:
+        related = turn.ports.related.related(query.value)
+    except Exception as error:  # noqa: BLE001 - suggestions must never cost the answer
+        logger.warning(
+            "Related labels unavailable",
+            extra={"label": _quoted(query.value), "reason": f"{type(error).__name__}: {error}"},
+        )
+        metrics.add_metric(name="RelatedLabelsUnavailable", unit=MetricUnit.Count, value=1)
+        return ()
+    asked = set(_label_spellings(query.value))
+    said = " ".join(turn.request.transcript.lower().split())
+    picked: list[str] = []
+    for suggestion in related:
+        label = " ".join(suggestion.label.split()).lower()
+        if (
+            not label
+            or len(label) > BUTTON_TEXT_LIMIT
+            or label in picked
+            or asked.intersection(_label_spellings(label))
+            or re.search(rf"(?<!\w){re.escape(label)}(?:e?s)?(?!\w)", said)
+        ):
+            continue
+        picked.append(label)
+        if len(picked) == MAX_SUGGESTIONS:
+            break
+    return tuple(picked)
+
+
+def _with_suggestions(
+    message: str, labels: Sequence[str], *, spoken: bool
+) -> tuple[str, tuple[str, ...]]:
+    """End ``message`` with the suggestions that fit in Lex's message limit.
+
+    The results were fitted first: suggestions only take the room they leave, dropping
+    the weakest until the line fits (or leaving it out). Returns the message and the
+    labels it suggests.
+    """
+    for count in range(len(labels), 0, -1):
+        kept = tuple(labels[:count])
+        if spoken:
+            longer = f"{message} You may also like {_join(list(kept))}."
+        else:
+            longer = f"{message}\nYou may also like: {', '.join(kept)}."
+        if len(longer) <= MESSAGE_CONTENT_LIMIT:
+            return longer, kept
+    return message, ()
+
+
+def _with_suggestion_buttons(
+    buttons: tuple[tuple[str, str], ...], query: SearchQuery, labels: Sequence[str]
+) -> tuple[tuple[str, str], ...]:
+    """Offer the suggestions in the card's free places, after the buttons about the list.
+
+    "Show more" and "Only videos/photos" act on the answer just given, so they keep their
+    places; a suggestion searches again with the same media type.
+    """
+    offered = list(buttons)
+    for label in labels:
+        if len(offered) >= MAX_BUTTONS:
+            break
+        value = (
+            f"show me {query.media_type.plural()} with {label}"
+            if query.media_type
+            else f"search for {label}"
+        )
+        if len(value) <= BUTTON_TEXT_LIMIT:
+            offered.append((label, value))
+    return tuple(offered)
 
 
 def _refine_buttons(query: SearchQuery, more: bool) -> tuple[tuple[str, str], ...]:

@@ -25,6 +25,7 @@ from medialens.models.media import ImageRef, MediaObject
 
 if TYPE_CHECKING:
     # Typing only: importing the video models costs the images' cold start ~14 ms.
+    from medialens.domain.suggester import RelatedLabel
     from medialens.models.search import MediaSummary, SearchKind, SearchPage, SearchQuery
     from medialens.models.video import JobState, MediaStatus, VideoJob, VideoPage, VideoTerm
 
@@ -248,4 +249,12 @@ class LinkSigner(Protocol):
 
     def link(self, bucket: str, key: str, *, version_id: str | None, expires_s: int) -> str:
         """Make a link that fetches the object version for ``expires_s`` seconds."""
+        ...
+
+
+class RelatedLabelsReader(Protocol):
+    """The mined label suggestions ("beach" -> "sea"), as the chatbot reads them."""
+
+    def related(self, label: str) -> tuple[RelatedLabel, ...]:
+        """Labels suggested beside ``label``, best first; none when nothing was mined."""
         ...
