@@ -139,6 +139,13 @@ def create_table(dynamodb: Any, resolver: Resolver, logical_id: str) -> str:
     if "GlobalSecondaryIndexes" in properties:
         params["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
     dynamodb.create_table(**json.loads(json.dumps(params)))
+    recovery = properties.get("PointInTimeRecoverySpecification", {})
+    if recovery.get("PointInTimeRecoveryEnabled"):
+        # What the pipeline's ExportTableToPointInTime needs, as deployed.
+        dynamodb.update_continuous_backups(
+            TableName=name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
     return name
 
 

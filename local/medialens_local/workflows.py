@@ -1,16 +1,20 @@
-"""`make workflows`: the ML pipeline offline, end to end, on the analysed samples.
+"""`make workflows`: the ML pipeline offline, end to end, the way the cloud one runs it.
 
 1. The samples are analysed into the offline catalog, as `make demo` does.
-2. The catalog is exported as JSON Lines, one media item per line.
+2. The catalog table is exported with DynamoDB's ExportTableToPointInTime (moto's),
+   as the pipeline's first state does; its ``data/`` files are fetched.
 3. The Spark MLlib job (``jobs/label_mining.py``) runs with ``spark-submit``'s
-   arguments in PySpark local mode: co-occurrence rules and topics.
+   arguments in PySpark local mode, ``--input-format dynamodb``: co-occurrence rules,
+   topics, related labels, and the records it read (``catalog/``).
 4. The label suggester is trained from the rules (``jobs/train_suggester.py``).
-5. Batch Transform runs the model's own inference code over the export, with the
+5. Batch Transform runs the model's own inference code over ``catalog/``, with the
    template's MaxPayloadInMB and BatchStrategy (``medialens_local.batch_transform``).
-6. Every ``.out`` is checked line by line against its input.
+6. Every ``.out`` is checked line by line against its input, and the checked outputs
+   are combined into one ``suggestions.jsonl``, as the verify step does when asked.
 
-Seven sample files are too few to mine, so generated records with known co-occurrences
-(``jobs/synthetic_catalog.py``) are exported beside them unless ``--synthetic 0``.
+Seven sample files are too few to mine, so generated media with known co-occurrences
+(``jobs/synthetic_catalog.py``) are written into the catalog table beside them, as the
+catalog adapter keys them, unless ``--synthetic 0``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -25,8 +30,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-from medialens.domain.transform_check import check_joined
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -34,62 +37,72 @@ from rich.table import Table
 from medialens_local.aws import LocalAws
 from medialens_local.batch_transform import TransformSettings, transform
 from medialens_local.demo import OUT, SAMPLES, ModelMissingError, analysed, progress_bar
+from medialens_local.router import Delivery, Router
 from medialens_local.template import ROOT, load_template
 
-KINDS = {"LABEL": "labels", "WORD": "words", "PERSON": "persons", "MODERATION": "moderation"}
+EXPORT_PREFIX = "exports/offline"
+EXPORT_TIMEOUT_S = 120
 
 
-def export_catalog(aws: LocalAws, path: Path) -> int:
-    """Write the offline catalog as JSON Lines (the Spark job's input); return the count."""
-    deserializer = TypeDeserializer()
-    media: dict[str, dict[str, Any]] = {}
-    pages = (
-        aws.client("dynamodb")
-        .get_paginator("scan")
-        .paginate(TableName=aws.resolver.ref("CatalogTable"))
+def add_synthetic(aws: LocalAws, count: int) -> int:
+    """Write ``count`` generated media into the catalog table; return the items written."""
+    from jobs.synthetic_catalog import catalog_items, records
+
+    table = aws.resource("dynamodb").Table(aws.resolver.ref("CatalogTable"))
+    written = 0
+    with table.batch_writer() as batch:
+        for record in records(count):
+            for item in catalog_items(record):
+                batch.put_item(Item=item)
+                written += 1
+    return written
+
+
+def export_catalog(aws: LocalAws, folder: Path) -> int:
+    """Export the catalog table as the pipeline does and fetch its data files.
+
+    Returns
+    -------
+    int
+        The items exported.
+
+    Raises
+    ------
+    RuntimeError
+        When the export fails or does not complete in time.
+    """
+    dynamodb, s3 = aws.client("dynamodb"), aws.client("s3")
+    table_arn = aws.resolver.attributes[("CatalogTable", "Arn")]
+    export = dynamodb.export_table_to_point_in_time(
+        TableArn=table_arn,
+        S3Bucket=aws.bucket,
+        S3Prefix=EXPORT_PREFIX,
+        ExportFormat="DYNAMODB_JSON",
+    )["ExportDescription"]
+    deadline = time.monotonic() + EXPORT_TIMEOUT_S
+    while export["ExportStatus"] == "IN_PROGRESS" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        export = dynamodb.describe_export(ExportArn=export["ExportArn"])["ExportDescription"]
+    if export["ExportStatus"] != "COMPLETED":
+        raise RuntimeError(f"the catalog export ended {export['ExportStatus']}: {export}")
+    folder.mkdir(parents=True, exist_ok=True)
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=aws.bucket, Prefix=f"{EXPORT_PREFIX}/AWSDynamoDB/"
     )
     for page in pages:
-        for raw in page["Items"]:
-            item = {name: deserializer.deserialize(value) for name, value in raw.items()}
-            media_id = str(item.get("media_id", ""))
-            if not media_id:
-                continue
-            record = media.setdefault(media_id, _empty_record(media_id))
-            kind = str(item["sk"]).split("#", 1)[0]
-            if item["sk"] == "META":
-                record["media_type"] = str(item.get("media_type", "photo"))
-                record["analysed_at"] = str(item.get("analysed_at", ""))
-                record["flagged"] = bool(item.get("flagged", False))
-                record["faces"] = int(item.get("face_count", 0))
-            elif "via" in item:
-                # A parent or alias of another label: mining it would only find that
-                # "cat" comes with "animal", which Rekognition already says.
-                continue
-            elif kind in ("LABEL", "MODERATION"):
-                record[KINDS[kind]].append(
-                    {"name": str(item["value"]), "confidence": float(item["confidence"])}
-                )
-            elif kind in ("WORD", "PERSON"):
-                record[KINDS[kind]].append(str(item["value"]))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as out:
-        for record in media.values():
-            out.write(json.dumps(record, separators=(",", ":")) + "\n")
-    return len(media)
+        for item in page.get("Contents", []):
+            if "/data/" in item["Key"]:
+                body = s3.get_object(Bucket=aws.bucket, Key=item["Key"])["Body"].read()
+                (folder / item["Key"].rsplit("/", 1)[1]).write_bytes(body)
+    return int(export.get("ItemCount", 0))
 
 
-def _empty_record(media_id: str) -> dict[str, Any]:
-    return {
-        "media_id": media_id,
-        "media_type": "photo",
-        "analysed_at": "",
-        "labels": [],
-        "words": [],
-        "persons": [],
-        "faces": 0,
-        "moderation": [],
-        "flagged": False,
-    }
+def transform_inputs(catalog: Path, folder: Path) -> Path:
+    """Copy the job's ``catalog/`` part files, as they would be on S3 (no ``.crc``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for part in sorted(catalog.glob("part-*")):
+        shutil.copyfile(part, folder / part.name)
+    return folder
 
 
 def template_transform_settings() -> TransformSettings:
@@ -114,7 +127,9 @@ def step(progress: Progress, description: str, timings: dict[str, float]) -> Ite
 def run(folder: Path, console: Console, *, synthetic: int, out: Path) -> int:
     """Run the whole pipeline; return the exit code."""
     work = out / "workflows"
-    export = work / "export"
+    if work.exists():
+        shutil.rmtree(work)
+    export, mining = work / "export", work / "mining"
     timings: dict[str, float] = {}
     progress = progress_bar(console)
     log = (out / "workflows.log").open("w")
@@ -122,75 +137,126 @@ def run(folder: Path, console: Console, *, synthetic: int, out: Path) -> int:
         with step(progress, "Analysing the samples into the offline catalog", timings):
             stack = contextlib.ExitStack()
             offline = stack.enter_context(analysed(folder, progress))
-        with step(progress, "Exporting the catalog as JSON Lines", timings), stack:
-            for stale in export.glob("*.jsonl"):
-                stale.unlink()
-            exported = export_catalog(offline.aws, export / "catalog.jsonl")
-        if synthetic:
-            from jobs.synthetic_catalog import write
-
-            write(export / "synthetic.jsonl", synthetic)
-        with step(progress, "Spark MLlib job (local[2])", timings):
-            spark = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-                [
-                    sys.executable,
-                    str(ROOT / "jobs" / "label_mining.py"),
-                    "--master",
-                    "local[2]",
-                    "--input",
-                    str(export),
-                    "--output",
-                    str(work / "mining"),
-                    "--topics",
-                    "6",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                check=False,
-            )
-        if spark.returncode != 0:
-            console.print(f"[red]The Spark job failed; see {out / 'workflows.log'}[/red]")
-            return 1
-        with step(progress, "Training the label suggester", timings):
-            trained = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-                [
-                    sys.executable,
-                    str(ROOT / "jobs" / "train_suggester.py"),
-                    str(work / "mining" / "related_labels"),
-                    str(work / "model.tar.gz"),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                check=False,
-            )
-        if trained.returncode != 0:
-            console.print("[red]No rule was strong enough to train the suggester.[/red]")
-            return 1
-        settings = template_transform_settings()
-        with step(progress, "Batch Transform (local)", timings):
-            report = transform(export, work / "transforms", work / "model.tar.gz", settings)
-        checks = [
-            check_joined(
-                f.key,
-                (export / f.key).read_text().splitlines(),
-                f.output.read_text().splitlines() if f.output else [],
-            )
-            for f in report.files
-        ]
-    console.print(summary(work, exported, synthetic, report.records, report.requests, settings))
-    for check in checks:
-        status = "[green]ok[/green]" if check.ok else f"[red]{check.mismatches} mismatches[/red]"
-        console.print(f"  {check.key}.out: {check.outputs} of {check.inputs} lines, {status}")
+        with stack:
+            aws, router = offline.aws, offline.router
+            with step(progress, f"Adding {synthetic} generated media to the catalog", timings):
+                add_synthetic(aws, synthetic)
+            with step(progress, "Exporting the catalog table (ExportTableToPointInTime)", timings):
+                exported = export_catalog(aws, export)
+            with step(progress, "Spark MLlib job (local[2])", timings):
+                spark = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+                    [
+                        sys.executable,
+                        str(ROOT / "jobs" / "label_mining.py"),
+                        "--master",
+                        "local[2]",
+                        "--input",
+                        str(export),
+                        "--input-format",
+                        "dynamodb",
+                        "--output",
+                        str(mining),
+                        "--topics",
+                        "6",
+                    ],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    check=False,
+                )
+            if spark.returncode != 0:
+                console.print(f"[red]The Spark job failed; see {out / 'workflows.log'}[/red]")
+                return 1
+            with step(progress, "Training the label suggester (PublishSuggestions)", timings):
+                published = publish(aws, router, mining / "related_labels", work / "model.tar.gz")
+            if published.error:
+                console.print(f"[red]The suggester was not trained: {published.error}[/red]")
+                return 1
+            settings = template_transform_settings()
+            inputs = transform_inputs(mining / "catalog", work / "transform-input")
+            with step(progress, "Batch Transform (local)", timings):
+                report = transform(inputs, work / "transforms", work / "model.tar.gz", settings)
+            with step(progress, "Verifying and combining (VerifyTransform)", timings):
+                verified = verify(aws, router, inputs, work / "transforms", work)
+        samples = {drop.key for drop in offline.drops}
+    if verified.error or verified.response is None:
+        console.print(f"[red]The outputs could not be verified: {verified.error}[/red]")
+        return 1
+    checked: dict[str, Any] = verified.response
+    console.print(
+        summary(work, samples, exported, synthetic, report.records, report.requests, settings)
+    )
+    status = "[green]ok[/green]" if checked["ok"] else "[red]mismatches[/red]"
+    console.print(
+        f"Verified {checked['files']} .out files: {checked['outputs']} of {checked['records']} "
+        f"lines, {checked['failed_predictions']} failed predictions, {status}; combined into "
+        f"{work / 'suggestions.jsonl'} ({checked['combined_lines']} lines)"
+    )
     console.print(
         "Times: "
         + ", ".join(f"{name.split(' (')[0].lower()} {s:.1f} s" for name, s in timings.items())
     )
     console.print(f"Outputs: {work}   Logs: {out / 'workflows.log'}")
-    return 0 if all(check.ok for check in checks) else 1
+    return 0 if checked["ok"] else 1
+
+
+RUN = "offline"
+
+
+def upload(aws: LocalAws, folder: Path, prefix: str) -> str:
+    """Put a folder's files under ``prefix`` of the offline bucket; return its ``s3://`` URI."""
+    s3 = aws.client("s3")
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if not path.name.endswith(".crc"):
+            key = f"{prefix}{path.relative_to(folder).as_posix()}"
+            s3.put_object(Bucket=aws.bucket, Key=key, Body=path.read_bytes())
+    return f"s3://{aws.bucket}/{prefix}"
+
+
+def publish(aws: LocalAws, router: Router, related: Path, archive: Path) -> Delivery:
+    """Run PublishSuggestionsFunction on the mined rules, as the pipeline's task does.
+
+    The model archive it writes is fetched to ``archive``; the catalog gets the
+    suggestions.
+    """
+    key = f"models/label_suggester/runs/{RUN}/model.tar.gz"
+    delivery = router.invoke_sync(
+        "PublishSuggestionsFunction",
+        {
+            "related_uri": upload(aws, related, f"mining/{RUN}/related_labels/"),
+            "model_data_url": f"s3://{aws.bucket}/{key}",
+            "run": RUN,
+        },
+    )
+    if not delivery.error:
+        body = aws.client("s3").get_object(Bucket=aws.bucket, Key=key)["Body"].read()
+        archive.write_bytes(body)
+    return delivery
+
+
+def verify(aws: LocalAws, router: Router, inputs: Path, outputs: Path, work: Path) -> Delivery:
+    """Run VerifyTransformFunction over the transform, combining the outputs, as asked.
+
+    The inputs and ``.out`` files go where SageMaker would have them; the combined file
+    is fetched to ``work/suggestions.jsonl``.
+    """
+    combined = f"transforms/{RUN}/suggestions.jsonl"
+    delivery = router.invoke_sync(
+        "VerifyTransformFunction",
+        {
+            "input_uri": upload(aws, inputs, f"mining/{RUN}/catalog/"),
+            "output_uri": upload(aws, outputs, f"transforms/{RUN}/out/"),
+            "combine_uri": f"s3://{aws.bucket}/{combined}",
+        },
+    )
+    if delivery.response and delivery.response.get("combined"):
+        body = aws.client("s3").get_object(Bucket=aws.bucket, Key=combined)["Body"].read()
+        (work / "suggestions.jsonl").write_bytes(body)
+    return delivery
 
 
 def summary(
     work: Path,
+    samples: set[str],
     exported: int,
     synthetic: int,
     records: int,
@@ -201,7 +267,11 @@ def summary(
     table = Table(title="medialens ML workflows, offline")
     table.add_column("what")
     table.add_column("result", overflow="fold")
-    table.add_row("exported", f"{exported} analysed sample media + {synthetic} generated records")
+    table.add_row(
+        "exported",
+        f"{exported} catalog items: {len(samples)} analysed sample files and "
+        f"{synthetic} generated media",
+    )
     related = [
         json.loads(line)
         for part in sorted((work / "mining" / "related_labels").glob("part-*"))
@@ -223,14 +293,18 @@ def summary(
         f"{records} records in {requests} requests (MaxPayloadInMB {settings.max_payload_mb:g}, "
         f"{settings.batch_strategy})",
     )
-    sample_out = work / "transforms" / "catalog.jsonl.out"
-    if sample_out.exists():
-        for line in sample_out.read_text().splitlines():
-            joined = json.loads(line)
-            suggestions = joined["SageMakerOutput"]["suggestions"]
-            labels = ", ".join(label["name"] for label in joined["labels"][:3]) or "no labels"
-            said = ", ".join(f"{s['label']} ({s['confidence']:.0%})" for s in suggestions[:3])
-            table.add_row(joined["media_id"], f"{labels} -> may also show: {said or 'nothing'}")
+    combined = work / "suggestions.jsonl"
+    lines = combined.read_text().splitlines() if combined.exists() else []
+    for line in lines:
+        joined = json.loads(line)
+        if joined["media_id"] not in samples:
+            continue
+        suggestions = joined["SageMakerOutput"].get("suggestions", [])
+        labels = ", ".join(label["name"] for label in joined.get("labels", [])[:3])
+        said = ", ".join(f"{s['label']} ({s['confidence']:.0%})" for s in suggestions[:3])
+        table.add_row(
+            joined["media_id"], f"{labels or 'no labels'} -> may also show: {said or 'nothing'}"
+        )
     return table
 
 

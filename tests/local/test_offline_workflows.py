@@ -1,0 +1,88 @@
+"""`make workflows` end to end: the samples and generated media, through the real chain.
+
+The offline stack analyses the samples; generated media go into the same catalog
+table; moto's ExportTableToPointInTime exports it; the Spark job mines the export in
+local mode; the real PublishSuggestionsFunction trains the model; the local Batch
+Transform serves it; the real VerifyTransformFunction checks and combines the outputs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from medialens_local import workflows
+from medialens_local.template import ROOT
+from rich.console import Console
+
+from jobs import synthetic_catalog
+
+GENERATED = 600
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, str]:
+    out = tmp_path_factory.mktemp("out")
+    printed = io.StringIO()
+    console = Console(file=printed, width=200)
+    code = workflows.run(ROOT / "samples", console, synthetic=GENERATED, out=out)
+    return code, out / "workflows", printed.getvalue()
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_the_chain_succeeds_and_every_media_item_gets_one_checked_line(
+    ran: tuple[int, Path, str],
+) -> None:
+    code, work, printed = ran
+
+    assert code == 0, printed
+    read = [r for part in sorted((work / "mining" / "catalog").glob("part-*")) for r in lines(part)]
+    combined = lines(work / "suggestions.jsonl")
+    assert [r["media_id"] for r in combined] == [r["media_id"] for r in read]
+    generated = {str(r["media_id"]) for r in synthetic_catalog.records(GENERATED)}
+    assert generated <= {r["media_id"] for r in combined}
+    assert all("SageMakerOutput" in r for r in combined)
+    assert "ok" in printed
+
+
+def test_the_export_is_dynamodbs_and_the_job_read_it_as_such(ran: tuple[int, Path, str]) -> None:
+    _, work, _ = ran
+
+    [data] = list((work / "export").iterdir())
+    with data.open("rb") as raw:
+        assert raw.read(2) == b"\x1f\x8b", "DynamoDB exports gzipped JSON Lines"
+    samples = {r["media_id"] for r in lines(work / "suggestions.jsonl")} - {
+        str(r["media_id"]) for r in synthetic_catalog.records(GENERATED)
+    }
+    assert "uploads/kitchen/coffee.jpg" in samples
+
+
+def test_the_published_model_is_the_lambdas_and_suggests_the_known_rules(
+    ran: tuple[int, Path, str],
+) -> None:
+    _, work, printed = ran
+
+    with tarfile.open(work / "model.tar.gz") as tar:
+        member = tar.extractfile("model.json")
+        assert member is not None
+        model = json.load(member)
+    assert "sea" in [r["label"] for r in model["related"]["beach"]]
+    beach_without_sea = [
+        r
+        for r in lines(work / "suggestions.jsonl")
+        if {"Beach"} <= {label["name"] for label in r.get("labels", [])}
+        and "Sea" not in {label["name"] for label in r.get("labels", [])}
+    ]
+    assert beach_without_sea
+    assert all(
+        "sea" in [s["label"] for s in r["SageMakerOutput"]["suggestions"]]
+        for r in beach_without_sea
+    )
+    assert "may also show" in printed
