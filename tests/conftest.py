@@ -32,6 +32,17 @@ from tests.support import stack as stack_support  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
+def _no_endpoint_left_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget endpoints an offline-stack test set for its handlers: its server is gone.
+
+    The offline router gives each handler its Lambda environment in ``os.environ``,
+    endpoints of the local stand-ins included; a later test's moto would be bypassed.
+    """
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_clients() -> Iterator[None]:
     aws._client.cache_clear()
     aws.dynamodb_resource.cache_clear()
@@ -151,6 +162,17 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 55_000
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark session (one core) for every test that runs the Spark job."""
+    from jobs import label_mining
+
+    session = label_mining.session("local[1]", app_name="medialens-tests")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
 
 
 @pytest.fixture

@@ -8,8 +8,10 @@ what the real definition would have sent and on the execution history.
 
 from __future__ import annotations
 
+import io
 import json
 import time
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ import boto3
 import botocore.session
 import pytest
 from botocore.validate import validate_parameters
+from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
     CustomErrorName,
@@ -46,7 +49,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 from scripts.lint_state_machines import PLACEHOLDER, substitute
-from tests.support.stack import ROOT
+from tests.support.stack import ROOT, load_handler
 
 STATE_MACHINES = ROOT / "statemachine"
 
@@ -185,6 +188,45 @@ def nested_executions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         lambda self, response, *_, **__: pascal_case(response),
     )
     yield
+
+
+MOTO_CONFIG: Any = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
+"""moto runs executions, and Lambda tasks without Docker (through :func:`real_handlers`)."""
+
+
+def real_handlers(
+    monkeypatch: pytest.MonkeyPatch, context: Any, functions: Mapping[str, str]
+) -> dict[str, str]:
+    """Create moto Lambda functions whose invocations run ``functions/<dir>/handler.py``.
+
+    ``functions`` maps a function name to its directory; call inside ``mock_aws``.
+    Returns each function's ARN, for the definitions' substitutions.
+    """
+    handlers = {name: load_handler(directory) for name, directory in functions.items()}
+
+    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, *_: Any) -> bytes:
+        name = self.get_function(function_name, qualifier).function_name
+        answer = handlers[name].lambda_handler(json.loads(body or "{}"), context)
+        return json.dumps(answer).encode()
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+    role = boto3.client("iam").create_role(RoleName="functions", AssumeRolePolicyDocument="{}")
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "")
+    return {
+        name: boto3.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=role["Role"]["Arn"],
+            Handler="handler.lambda_handler",
+            Code={"ZipFile": code.getvalue()},
+        )["FunctionArn"]
+        for name in functions
+    }
 
 
 def render(name: str, substitutions: Mapping[str, str]) -> str:

@@ -8,10 +8,8 @@ writes the ``.out`` files; the real VerifyTransformFunction handler checks them.
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,16 +18,17 @@ import boto3
 import pytest
 from medialens_local.batch_transform import TransformFailedError, TransformSettings, transform
 from moto import mock_aws
-from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from jobs import train_suggester
-from tests.support.stack import load_handler, resolve, resource
+from tests.support.stack import resolve, resource
 from tests.support.workflows import (
+    MOTO_CONFIG,
     Execution,
     StandIns,
     TaskError,
     execute,
     notifications,
+    real_handlers,
     render,
     stand_ins,
     subscribed_topic,
@@ -51,40 +50,21 @@ RULES = [
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> Iterator[dict[str, Any]]:
-    handler = load_handler("verify_transform")
-
-    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, *_: Any) -> bytes:
-        self.get_function(function_name, qualifier)
-        return json.dumps(handler.lambda_handler(json.loads(body or "{}"), lambda_context)).encode()
-
-    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
-    config: Any = {
-        "stepfunctions": {"execute_state_machine": True},
-        "lambda": {"use_docker": False},
-    }
-    with mock_aws(config=config):
+    with mock_aws(config=MOTO_CONFIG):
         s3 = boto3.client("s3")
         s3.create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
         )
         topic, queue = subscribed_topic()
-        role = boto3.client("iam").create_role(RoleName="verify", AssumeRolePolicyDocument="{}")
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as archive:
-            archive.writestr("handler.py", "")
-        function = boto3.client("lambda").create_function(
-            FunctionName="verify-transform",
-            Runtime="python3.13",
-            Role=role["Role"]["Arn"],
-            Handler="handler.lambda_handler",
-            Code={"ZipFile": code.getvalue()},
-        )["FunctionArn"]
+        functions = real_handlers(
+            monkeypatch, lambda_context, {"verify-transform": "verify_transform"}
+        )
         yield {
             "sfn": boto3.client("stepfunctions"),
             "s3": s3,
             "queue": queue,
             "topic": topic,
-            "function": function,
+            "function": functions["verify-transform"],
         }
 
 

@@ -87,9 +87,13 @@ def emr(standins: StandIns, *, step: Any = None, create: Any = None) -> StandIns
     return standins
 
 
-def run(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, standins: StandIns) -> Execution:
+def run(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, standins: StandIns, **extra: Any
+) -> Execution:
     with stand_ins(monkeypatch, standins):
-        return execute(aws["sfn"], render(DEFINITION, substitutions(aws["topic"])), RUN)
+        return execute(
+            aws["sfn"], render(DEFINITION, substitutions(aws["topic"])), {**RUN, **extra}
+        )
 
 
 def test_the_happy_path_creates_runs_terminates_and_notifies(
@@ -260,12 +264,7 @@ def test_the_input_format_reaches_the_job(
 ) -> None:
     standins = emr(StandIns())
 
-    with stand_ins(monkeypatch, standins):
-        execution = execute(
-            aws["sfn"],
-            render(DEFINITION, substitutions(aws["topic"])),
-            {**RUN, "input_format": "dynamodb"},
-        )
+    execution = run(aws, monkeypatch, standins, input_format="dynamodb")
 
     assert execution.status == "SUCCEEDED"
     [step] = standins.called("elasticmapreduce", "addStep")
@@ -278,12 +277,7 @@ def test_an_unknown_input_format_is_refused_before_any_cluster(
 ) -> None:
     standins = emr(StandIns())
 
-    with stand_ins(monkeypatch, standins):
-        execution = execute(
-            aws["sfn"],
-            render(DEFINITION, substitutions(aws["topic"])),
-            {**RUN, "input_format": input_format},
-        )
+    execution = run(aws, monkeypatch, standins, input_format=input_format)
 
     assert execution.status == "FAILED"
     assert execution.error == "BadInput"

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import io
 import json
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,19 +23,20 @@ import pytest
 from medialens.domain.artifacts import artifact_key
 from medialens_local.batch_transform import TransformSettings, transform
 from moto import mock_aws
-from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.dynamodb.models.table_export import TableExport
 from pyspark.sql import SparkSession
 
 from jobs import label_mining, synthetic_catalog
-from tests.support.stack import ROOT, create_table, load_handler, resolve, resource
+from tests.support.stack import ROOT, create_table, resolve, resource
 from tests.support.workflows import (
+    MOTO_CONFIG,
     Execution,
     StandIns,
     TaskError,
     execute,
     nested_executions,
     notifications,
+    real_handlers,
     render,
     stand_ins,
     subscribed_topic,
@@ -51,59 +50,23 @@ IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2
 JOB_SCRIPT = artifact_key("jobs/", "label_mining.py", (ROOT / "jobs/label_mining.py").read_bytes())
 
 
-@pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    session = label_mining.session("local[1]", app_name="medialens-pipeline-tests")
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
-def lambda_function(name: str, role: str) -> str:
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("handler.py", "")
-    arn: str = boto3.client("lambda").create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Role=role,
-        Handler="handler.lambda_handler",
-        Code={"ZipFile": code.getvalue()},
-    )["FunctionArn"]
-    return arn
-
-
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> Iterator[dict[str, Any]]:
-    handlers = {
-        "publish-suggestions": load_handler("publish_suggestions"),
-        "verify-transform": load_handler("verify_transform"),
-    }
-
-    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, *_: Any) -> bytes:
-        name = self.get_function(function_name, qualifier).function_name
-        answer = handlers[name].lambda_handler(json.loads(body or "{}"), lambda_context)
-        return json.dumps(answer).encode()
-
-    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
-    config: Any = {
-        "stepfunctions": {"execute_state_machine": True},
-        "lambda": {"use_docker": False},
-    }
-    with mock_aws(config=config):
+    with mock_aws(config=MOTO_CONFIG):
         s3 = boto3.client("s3")
         s3.create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
         )
         dynamodb = boto3.client("dynamodb")
+        # Created as the template declares it: point-in-time recovery on.
         table = create_table(dynamodb, "CatalogTable")
-        dynamodb.update_continuous_backups(
-            TableName=table,
-            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-        )
         monkeypatch.setenv("CATALOG_TABLE", table)
         topic, queue = subscribed_topic()
-        role = boto3.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")
+        functions = real_handlers(
+            monkeypatch,
+            lambda_context,
+            {"publish-suggestions": "publish_suggestions", "verify-transform": "verify_transform"},
+        )
         yield {
             "sfn": boto3.client("stepfunctions"),
             "s3": s3,
@@ -111,8 +74,8 @@ def aws(monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> Iterator[dict[s
             "table_arn": dynamodb.describe_table(TableName=table)["Table"]["TableArn"],
             "topic": topic,
             "queue": queue,
-            "publish": lambda_function("publish-suggestions", role["Role"]["Arn"]),
-            "verify": lambda_function("verify-transform", role["Role"]["Arn"]),
+            "publish": functions["publish-suggestions"],
+            "verify": functions["verify-transform"],
         }
 
 
