@@ -54,7 +54,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     Raises
     ------
     BadRequestError, MalformedRulesError, NothingToSuggestError, ValueError
-        The workflow's Catch sees the error by these names; nothing is half-published.
+        Found before anything is written; the workflow's Catch sees them by name.
+    Exception
+        An AWS error; the archive may be written and the catalog part-way replaced.
+        A rerun replaces both.
     """
     try:
         related_uri, model_data_url, run, thresholds = _request(event)
@@ -68,8 +71,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             catalog=DynamoDBRelatedLabels(os.environ["CATALOG_TABLE"]),
             thresholds=thresholds,
         )
-    except ValueError as error:  # a bad request, malformed rules, nothing to suggest, no s3://
-        logger.error("Suggestions not published", extra={"reason": str(error)})
+    except Exception as error:
+        # A bad request, malformed rules, nothing to suggest, or an AWS error: the task
+        # fails with it, logged and counted.
+        logger.error(
+            "Suggestions not published", extra={"reason": f"{type(error).__name__}: {error}"}
+        )
         metrics.add_metric(name="SuggestionsNotPublished", unit=MetricUnit.Count, value=1)
         raise
     logger.info("Suggestions published", extra=published.to_dict())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from medialens.adapters.object_lines import S3LineWriter, S3ObjectLines
 from medialens.domain.transform_check import verify_transform
@@ -20,12 +21,25 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     "combine_uri": "s3://.../combined.jsonl" or null}``; without ``combine_uri`` (or with
     null) nothing is written.
     """
-    summary = verify_transform(
-        event["input_uri"],
-        event["output_uri"],
-        S3ObjectLines(),
-        combine_uri=event.get("combine_uri"),
-        open_sink=S3LineWriter,
-    )
-    logger.info("Transform verified", extra=summary.to_dict())
-    return summary.to_dict()
+    try:
+        summary = verify_transform(
+            str(event["input_uri"]),
+            str(event["output_uri"]),
+            S3ObjectLines(),
+            combine_uri=event.get("combine_uri"),
+            open_sink=S3LineWriter,
+        )
+    except Exception as error:
+        # A malformed event, a URI that is not s3://, or an AWS error: the task fails.
+        logger.error(
+            "Transform not verified", extra={"reason": f"{type(error).__name__}: {error!r}"}
+        )
+        metrics.add_metric(name="TransformVerificationErrors", unit=MetricUnit.Count, value=1)
+        raise
+    report = summary.to_dict()
+    if summary.ok:
+        logger.info("Transform verified", extra=report)
+    else:
+        logger.warning("Transform outputs do not match their inputs", extra=report)
+        metrics.add_metric(name="TransformOutputMismatches", unit=MetricUnit.Count, value=1)
+    return report

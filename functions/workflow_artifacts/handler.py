@@ -2,6 +2,7 @@
 
 ``bundle/label_mining.py`` is ``jobs/label_mining.py``, copied in by ``sam build``. The
 resource's physical id is the script's ``s3://`` URI; ``JobScriptUri`` is its attribute.
+Scripts are never deleted (see :func:`keep`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from crhelper import CfnResource
 from medialens.adapters.s3_store import S3MediaStore
-from medialens.domain.artifacts import publish_artifact, remove_artifact
+from medialens.domain.artifacts import publish_artifact
 from medialens.observability import logger
 
 JOB_SCRIPT = Path(__file__).with_name("bundle") / "label_mining.py"
@@ -30,7 +31,7 @@ def _target(event: dict[str, Any]) -> tuple[str, str]:
 @helper.create
 @helper.update
 def publish(event: dict[str, Any], _: LambdaContext) -> str:
-    """Upload the job script; CloudFormation deletes the previous one after an update."""
+    """Upload the job script under its content's key."""
     bucket, prefix = _target(event)
     uri = publish_artifact(
         JOB_SCRIPT.read_bytes(),
@@ -45,14 +46,13 @@ def publish(event: dict[str, Any], _: LambdaContext) -> str:
 
 
 @helper.delete
-def remove(event: dict[str, Any], _: LambdaContext) -> None:
-    """Delete the script this resource published (after an update: the previous one)."""
-    bucket, prefix = _target(event)
-    uri = str(event.get("PhysicalResourceId", ""))
-    removed = remove_artifact(uri, bucket=bucket, prefix=prefix, remover=S3MediaStore())
-    logger.info(
-        "Job script removed" if removed else "Nothing of ours to remove", extra={"uri": uri}
-    )
+def keep(event: dict[str, Any], _: LambdaContext) -> None:
+    """Leave the script in place (after an update, or with the stack).
+
+    An execution started before the deploy may still be waiting for its cluster and
+    read this script later; a script is a few kB, and its key is its content's.
+    """
+    logger.info("Job script kept", extra={"uri": event.get("PhysicalResourceId")})
 
 
 @logger.inject_lambda_context(clear_state=True)

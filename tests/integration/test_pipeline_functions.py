@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from medialens.adapters.related_labels import DynamoDBRelatedLabels
 from medialens.domain.suggester import RelatedLabel
@@ -46,6 +46,33 @@ def test_the_catalog_keeps_only_the_latest_run_of_suggestions(stack: Stack) -> N
     assert store.related("Beach") == (RelatedLabel("sand", 0.7, 2.5),)
     assert store.related("lamp") == ()
     assert store.related("never mined") == ()
+
+
+def test_suggestions_stay_out_of_the_term_index_and_the_media_items(stack: Stack) -> None:
+    DynamoDBRelatedLabels(stack.catalog_table).replace(
+        "run-1", {"beach": (RelatedLabel("sea", 0.9, 4.0),)}
+    )
+
+    items = stack.dynamodb.scan(TableName=stack.catalog_table)["Items"]
+    assert {item["pk"]["S"] for item in items} == {"RELATED", "RELATED#beach"}
+    assert not any("gsi1pk" in item or "media_id" in item for item in items)
+
+
+def test_a_label_another_run_wrote_meanwhile_is_not_deleted_as_stale(stack: Stack) -> None:
+    """Two runs overlapping: one's clean-up spares what the other wrote since."""
+    store = DynamoDBRelatedLabels(stack.catalog_table)
+    store.replace("run-1", {"lamp": (RelatedLabel("chair", 0.6, 2.0),)})
+    manifest_of_run_1 = stack.dynamodb.get_item(
+        TableName=stack.catalog_table, Key={"pk": {"S": "RELATED"}, "sk": {"S": "MANIFEST"}}
+    )["Item"]
+    store.replace("run-3", {"lamp": (RelatedLabel("desk", 0.7, 2.2),)})
+    # run-2 read run-1's manifest before run-3 wrote its own; it no longer mines "lamp".
+    stack.dynamodb.put_item(TableName=stack.catalog_table, Item=manifest_of_run_1)
+
+    removed = store.replace("run-2", {"beach": (RelatedLabel("sea", 0.9, 4.0),)})
+
+    assert removed == 0
+    assert store.related("lamp") == (RelatedLabel("desk", 0.7, 2.2),)
 
 
 def test_publishing_trains_the_model_and_fills_the_catalog(
@@ -187,11 +214,13 @@ def responses(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return sent
 
 
-def test_the_job_script_is_uploaded_at_deploy_and_removed_with_the_stack(
+def test_the_job_script_is_uploaded_at_deploy_and_kept_afterwards(
     stack: Stack,
     lambda_context: Any,
     responses: list[dict[str, Any]],
     aws_calls: set[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     handler = load_handler("workflow_artifacts")
     script = (ROOT / "jobs" / "label_mining.py").read_bytes()
@@ -211,11 +240,24 @@ def test_the_job_script_is_uploaded_at_deploy_and_removed_with_the_stack(
     )
     assert responses[1]["PhysicalResourceId"] == uri, "same script, same object"
 
+    changed = tmp_path / "label_mining.py"
+    changed.write_bytes(script + b"# changed\n")
+    monkeypatch.setattr(handler, "JOB_SCRIPT", changed)
+    handler.lambda_handler(
+        custom_resource_event("Update", stack.bucket, PhysicalResourceId=uri), lambda_context
+    )
+    new_uri = responses[2]["Data"]["JobScriptUri"]
+    assert responses[2]["PhysicalResourceId"] == new_uri != uri
+    # CloudFormation then deletes the old physical id: an execution started before the
+    # deploy may still read that script, so it stays.
     handler.lambda_handler(
         custom_resource_event("Delete", stack.bucket, PhysicalResourceId=uri), lambda_context
     )
-    assert responses[2]["Status"] == "SUCCESS"
-    assert "Contents" not in stack.s3.list_objects_v2(Bucket=bucket, Prefix="jobs/")
+    assert responses[3]["Status"] == "SUCCESS"
+    kept = stack.s3.list_objects_v2(Bucket=bucket, Prefix="jobs/")["Contents"]
+    assert sorted(item["Key"] for item in kept) == sorted(
+        [key, new_uri.removeprefix(f"s3://{bucket}/")]
+    )
     assert iam(aws_calls) <= granted_actions("WorkflowArtifactsFunction")
 
 
@@ -231,16 +273,55 @@ def test_a_failed_upload_is_reported_to_cloudformation_not_left_hanging(
     assert "NoSuchBucket" in failed["Reason"]
 
 
-def test_deleting_a_resource_whose_create_failed_deletes_nothing(
-    stack: Stack, lambda_context: Any, responses: list[dict[str, Any]]
-) -> None:
-    handler = load_handler("workflow_artifacts")
-    boto3.client("s3").put_object(Bucket=stack.bucket, Key="jobs/keep.py", Body=b"x")
+def put_lines(stack: Stack, key: str, records: list[dict[str, Any]]) -> None:
+    body = "".join(json.dumps(r) + "\n" for r in records).encode()
+    stack.s3.put_object(Bucket=stack.bucket, Key=key, Body=body)
 
-    handler.lambda_handler(
-        custom_resource_event("Delete", stack.bucket, PhysicalResourceId="medialens_x_1234"),
+
+def test_the_verify_step_reports_a_mismatch_as_a_warning_and_a_metric(
+    stack: Stack,
+    lambda_context: Any,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handler = load_handler("verify_transform")
+    put_lines(stack, "in/part-1.jsonl", [{"media_id": "a"}, {"media_id": "b"}])
+    put_lines(stack, "out/part-1.jsonl.out", [{"media_id": "a", "SageMakerOutput": {}}])
+
+    report = handler.lambda_handler(
+        {"input_uri": f"s3://{stack.bucket}/in/", "output_uri": f"s3://{stack.bucket}/out/"},
         lambda_context,
     )
 
-    assert responses[0]["Status"] == "SUCCESS"
-    assert stack.s3.get_object(Bucket=stack.bucket, Key="jobs/keep.py")["Body"].read() == b"x"
+    assert report["ok"] is False
+    assert (report["records"], report["outputs"]) == (2, 1)
+    assert any(
+        r.levelname == "WARNING" and r.getMessage().startswith("Transform outputs do not match")
+        for r in caplog.records
+    )
+    assert "TransformOutputMismatches" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"output_uri": "s3://b/out/"},
+        {"input_uri": "/local/in/", "output_uri": "s3://b/out/"},
+    ],
+    ids=["input-missing", "input-not-s3"],
+)
+def test_a_malformed_verify_request_fails_with_its_reason_logged_and_counted(
+    stack: Stack,
+    lambda_context: Any,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    event: dict[str, Any],
+) -> None:
+    handler = load_handler("verify_transform")
+
+    with pytest.raises((KeyError, ValueError)):
+        handler.lambda_handler(event, lambda_context)
+
+    [logged] = [r for r in caplog.records if r.getMessage() == "Transform not verified"]
+    assert getattr(logged, "reason", "")
+    assert "TransformVerificationErrors" in capsys.readouterr().out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,10 @@ def test_the_chain_succeeds_and_every_media_item_gets_one_checked_line(
     generated = {str(r["media_id"]) for r in synthetic_catalog.records(GENERATED)}
     assert generated <= {r["media_id"] for r in combined}
     assert all("SageMakerOutput" in r for r in combined)
-    assert "ok" in printed
+    verified = re.search(r"Verified (\d+) \.out files: (\d+) of (\d+) lines, (\d+) failed", printed)
+    assert verified is not None, printed
+    assert int(verified[2]) == int(verified[3]) == len(read)
+    assert re.search(rf"failed predictions, ok; combined into .*\({len(read)} lines\)", printed)
 
 
 def test_the_export_is_dynamodbs_and_the_job_read_it_as_such(ran: tuple[int, Path, str]) -> None:

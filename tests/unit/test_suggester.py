@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from medialens.domain.artifacts import artifact_key, publish_artifact, remove_artifact
+from medialens.domain.artifacts import artifact_key, publish_artifact
 from medialens.domain.suggester import (
     FORMAT,
     MalformedRulesError,
@@ -176,35 +176,16 @@ def test_publishing_an_artifact_refuses_an_empty_file_or_a_prefix_that_is_no_fol
         publish_artifact(b"x", name="job.py", bucket="b", prefix="jobs", writer=Written())
 
 
-class Removed:
-    def __init__(self) -> None:
-        self.deleted: list[tuple[str, str]] = []
+def test_a_folder_without_rule_files_says_so() -> None:
+    objects = Objects({"elsewhere/part-0": [line("beach", ("sea", 0.9, 4.0))]})
 
-    def delete(self, bucket: str, key: str) -> None:
-        self.deleted.append((bucket, key))
-
-
-@pytest.mark.parametrize(
-    "physical_id",
-    [
-        "medialens-WorkflowArtifacts-1A2B3C",  # a failed create's id
-        "s3://other-bucket/jobs/label_mining-0123.py",
-        "s3://media/results/x.json",
-        "s3://media/jobs/",
-    ],
-)
-def test_only_an_artifact_of_ours_is_removed(physical_id: str) -> None:
-    removed = Removed()
-
-    assert not remove_artifact(physical_id, bucket="media", prefix="jobs/", remover=removed)
-    assert removed.deleted == []
-
-
-def test_a_published_artifact_is_removed() -> None:
-    written, removed = Written(), Removed()
-    uri = publish_artifact(
-        b"x = 1\n", name="job.py", bucket="media", prefix="jobs/", writer=written
-    )
-
-    assert remove_artifact(uri, bucket="media", prefix="jobs/", remover=removed)
-    assert removed.deleted == list(written.objects)
+    with pytest.raises(NothingToSuggestError, match="no rule files under s3://media/related/"):
+        publish_suggestions(
+            "s3://media/related/",
+            "s3://media/models/model.tar.gz",
+            run="run-1",
+            inference_code=CODE,
+            objects=objects,
+            writer=Written(),
+            catalog=Catalog(),
+        )

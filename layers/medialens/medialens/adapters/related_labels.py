@@ -4,10 +4,11 @@
 question                        key condition
 ==============================  =======================================================
 a label's suggestions           ``pk = RELATED#<label>, sk = SUGGESTIONS``
-every label with suggestions    index ``ByTerm``: ``gsi1pk = RELATED``
+the labels of the latest run    ``pk = RELATED, sk = MANIFEST`` (read consistently)
 ==============================  =======================================================
 
-The items carry no ``media_id``, so catalog exports and media queries never meet them.
+The items carry no ``media_id`` and no index keys, so catalog exports, media queries
+and the term index never meet them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
 
 from medialens.adapters.aws import dynamodb_resource
 from medialens.adapters.catalog import term_key
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 SUGGESTIONS = "SUGGESTIONS"
 ALL_RELATED = "RELATED"
+MANIFEST = "MANIFEST"
 
 
 def related_pk(label: str) -> str:
@@ -48,24 +50,28 @@ class DynamoDBRelatedLabels:
         self._table: Table = (resource or dynamodb_resource()).Table(table_name)
 
     def replace(self, run: str, related: dict[str, tuple[RelatedLabel, ...]]) -> int:
-        """Write every label's suggestions for ``run``, then delete other runs' items.
+        """Write every label's suggestions for ``run``, then delete the labels it dropped.
 
-        Writing first means the chatbot never meets a label without suggestions that
-        had some before; a label no longer mined disappears once the new run is in.
+        The labels of the latest run are listed in a manifest item, read consistently:
+        what the previous manifest names and this run does not is deleted, after this
+        run's items and manifest are written, so the chatbot never meets a label
+        without suggestions that still has some. A deletion is conditional on the item
+        still being the previous run's: one another run wrote meanwhile stays.
 
         Returns
         -------
         int
-            Items of earlier runs deleted.
+            Labels of earlier runs deleted.
         """
+        previous = self._table.get_item(
+            Key={"pk": ALL_RELATED, "sk": MANIFEST}, ConsistentRead=True
+        ).get("Item", {})
         with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
             for label, suggestions in related.items():
                 batch.put_item(
                     Item={
                         "pk": related_pk(label),
                         "sk": SUGGESTIONS,
-                        "gsi1pk": ALL_RELATED,
-                        "gsi1sk": label.strip().lower(),
                         "label": label,
                         "run": run,
                         "related": [
@@ -78,26 +84,28 @@ class DynamoDBRelatedLabels:
                         ],
                     }
                 )
-        stale = [key for key, item_run in self._listed() if item_run != run]
-        with self._table.batch_writer() as batch:
-            for key in stale:
-                batch.delete_item(Key={"pk": key, "sk": SUGGESTIONS})
-        return len(stale)
+        current = {related_pk(label) for label in related}
+        self._table.put_item(
+            Item={"pk": ALL_RELATED, "sk": MANIFEST, "run": run, "keys": sorted(current)}
+        )
+        listed: list[str] = previous.get("keys", [])  # type: ignore[assignment]
+        stale = sorted(set(listed) - current)
+        previous_run = str(previous.get("run", ""))
+        return sum(self._delete_if_written_by(key, previous_run) for key in stale)
 
-    def _listed(self) -> list[tuple[str, str]]:
-        listed: list[tuple[str, str]] = []
-        query = {
-            "IndexName": "ByTerm",
-            "KeyConditionExpression": Key("gsi1pk").eq(ALL_RELATED),
-            "ProjectionExpression": "pk, #run",
-            "ExpressionAttributeNames": {"#run": "run"},
-        }
-        while True:
-            page = self._table.query(**query)  # type: ignore[arg-type]
-            listed.extend((str(item["pk"]), str(item.get("run", ""))) for item in page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return listed
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    def _delete_if_written_by(self, key: str, run: str) -> bool:
+        try:
+            self._table.delete_item(
+                Key={"pk": key, "sk": SUGGESTIONS},
+                ConditionExpression="#run = :run",
+                ExpressionAttributeNames={"#run": "run"},
+                ExpressionAttributeValues={":run": run},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def related(self, label: str) -> tuple[RelatedLabel, ...]:
         """Read a label's suggestions, best first; none when nothing was mined for it."""

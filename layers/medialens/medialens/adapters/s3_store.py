@@ -68,7 +68,3 @@ class S3MediaStore:
     def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         """Write ``body`` as one object (a model archive, a job script)."""
         self._client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
-
-    def delete(self, bucket: str, key: str) -> None:
-        """Delete an object (S3 answers success for a key that is not there)."""
-        self._client.delete_object(Bucket=bucket, Key=key)

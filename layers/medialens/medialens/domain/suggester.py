@@ -235,12 +235,16 @@ def publish_suggestions(
     """
     bucket, prefix = split_s3_uri(related_uri)
     read: dict[str, tuple[RelatedLabel, ...]] = {}
+    files = 0
     for key in objects.keys(bucket, prefix):
         name = key.rsplit("/", 1)[-1]
         if not name or name.startswith(("_", ".")) or name.endswith(".crc"):
             continue
+        files += 1
         lines = objects.lines(bucket, key)
         read.update(parse_related(lines or ()))
+    if not files:
+        raise NothingToSuggestError(f"no rule files under {related_uri}")
     model = train(read.items(), thresholds)
     if not model["related"]:
         raise NothingToSuggestError(
