@@ -73,10 +73,12 @@ def substitutions(aws: dict[str, Any]) -> dict[str, str]:
     values = {
         name: resolve(value)
         for name, value in declared.items()
-        if name not in ("InferenceImage", "SageMakerRoleArn", "VerifyFunctionArn", "TopicArn")
+        if name
+        not in ("Bucket", "InferenceImage", "SageMakerRoleArn", "VerifyFunctionArn", "TopicArn")
     }
     return {
         **values,
+        "Bucket": BUCKET,
         "InferenceImage": f"141502667606.dkr.ecr.eu-west-1.amazonaws.com/{IMAGE}",
         "SageMakerRoleArn": "arn:aws:iam::123456789012:role/sagemaker",
         "VerifyFunctionArn": aws["function"],
@@ -338,6 +340,10 @@ def test_outputs_that_do_not_match_are_not_combined(
     [
         pytest.param({"combine_uri": "s3://media/transforms/run-1/"}, id="combine-folder"),
         pytest.param({"combine_uri": "s3://media/exports/all.jsonl"}, id="combine-not-transforms"),
+        pytest.param({"combine_uri": "s3://other/transforms/all.jsonl"}, id="combine-other-bucket"),
+        pytest.param(
+            {"model_data_url": "s3://media/exports/model.tar.gz"}, id="model-not-under-models"
+        ),
         pytest.param({"combine_uri": "media/transforms/all.jsonl"}, id="combine-not-s3"),
         pytest.param({"combine_uri": 42}, id="combine-not-text"),
         pytest.param({"combine_uri": None}, id="combine-null"),

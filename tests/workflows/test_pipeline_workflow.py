@@ -114,7 +114,11 @@ def deploy(aws: dict[str, Any], *, poll_seconds: int = 1, max_polls: int = 30) -
         roleArn="arn:aws:iam::123456789012:role/mining",
     )["stateMachineArn"]
     transform_values = declared(
-        "BatchTransformStateMachine", "InferenceImage", "SageMakerRoleArn", "VerifyFunctionArn"
+        "BatchTransformStateMachine",
+        "Bucket",
+        "InferenceImage",
+        "SageMakerRoleArn",
+        "VerifyFunctionArn",
     )
     batch = sfn.create_state_machine(
         name="batch-transform",
@@ -122,6 +126,7 @@ def deploy(aws: dict[str, Any], *, poll_seconds: int = 1, max_polls: int = 30) -
             "batch_transform.asl.json",
             {
                 **transform_values,
+                "Bucket": BUCKET,
                 "InferenceImage": IMAGE,
                 "SageMakerRoleArn": "arn:aws:iam::123456789012:role/sagemaker",
                 "VerifyFunctionArn": aws["verify"],
@@ -350,7 +355,7 @@ def test_an_export_that_never_completes_stops_the_wait(
     execution = run(aws, monkeypatch, standins, poll_seconds=0, max_polls=3)
 
     assert execution.status == "FAILED"
-    assert execution.entered().count("DescribeExport") == 4
+    assert execution.entered().count("DescribeExport") == 3
     assert "ExportTooSlow" in execution.entered()
     assert "MineLabels" not in execution.entered()
     assert pipeline_message(aws)["error"]["Error"] == "ExportTimedOut"
