@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from medialens.domain.suggester import Thresholds, pack_archive, parse_related
+from medialens.domain.suggester import Thresholds, pack_archive, related_from_record
 from medialens.domain.suggester import train as train_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def train(
     min_lift: float = 1.2,
 ) -> dict[str, Any]:
     """Keep, for each label, the related labels worth suggesting, best first."""
-    rules = parse_related(json.dumps(line) for line in lines)
+    rules = (related_from_record(line) for line in lines)
     return train_model(rules, Thresholds(min_confidence=min_confidence, min_lift=min_lift))
 
 

@@ -23,7 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from medialens.adapters.related_labels import DynamoDBRelatedLabels
-from medialens.domain.suggester import MalformedRulesError, RelatedLabel, parse_related, train
+from medialens.domain.suggester import (
+    MalformedRulesError,
+    parse_related,
+    suggestions_of,
+    train,
+)
 from rich.console import Console
 from rich.markup import escape
 
@@ -105,11 +110,7 @@ def load_suggestions(folder: Path, table: str, resource: Any) -> int | None:
         if not part.name.endswith(".crc")
         for rule in parse_related(part.read_text().splitlines())
     ]
-    model = train(rules)
-    related = {
-        label: tuple(RelatedLabel(r["label"], r["confidence"], r["lift"]) for r in kept)
-        for label, kept in model["related"].items()
-    }
+    related = suggestions_of(train(rules))
     DynamoDBRelatedLabels(table, resource=resource).replace(SUGGESTIONS_RUN, related)
     return len(related)
 

@@ -15,7 +15,7 @@ import gzip
 import io
 import json
 import tarfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -69,6 +69,21 @@ class MalformedRulesError(ValueError):
     """A ``related_labels`` line that is not what the mining job writes."""
 
 
+def related_from_record(record: Mapping[str, Any]) -> tuple[str, tuple[RelatedLabel, ...]]:
+    """Read one ``related_labels`` record as ``(label, related labels)``.
+
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        For a record that is not ``{"label": ..., "related": [{label, confidence, lift}]}``.
+    """
+    related = tuple(
+        RelatedLabel(str(r["label"]), float(r["confidence"]), float(r["lift"]))
+        for r in record["related"]
+    )
+    return str(record["label"]), related
+
+
 def parse_related(lines: Iterable[str]) -> Iterator[tuple[str, tuple[RelatedLabel, ...]]]:
     """Read ``related_labels`` JSON Lines as ``(label, related labels)``.
 
@@ -81,12 +96,7 @@ def parse_related(lines: Iterable[str]) -> Iterator[tuple[str, tuple[RelatedLabe
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            related = tuple(
-                RelatedLabel(str(r["label"]), float(r["confidence"]), float(r["lift"]))
-                for r in record["related"]
-            )
-            yield str(record["label"]), related
+            yield related_from_record(json.loads(line))
         except (ValueError, KeyError, TypeError) as error:
             raise MalformedRulesError(f"line {number}: {error!r}: {line[:200]!r}") from error
 
@@ -120,6 +130,14 @@ def train(
         "related": dict(sorted(related.items())),
         "suggestions": thresholds.suggestions,
         "min_label_confidence": thresholds.min_label_confidence,
+    }
+
+
+def suggestions_of(model: dict[str, Any]) -> dict[str, tuple[RelatedLabel, ...]]:
+    """Each label's kept suggestions in a trained model, as the catalog stores them."""
+    return {
+        label: tuple(RelatedLabel(r["label"], r["confidence"], r["lift"]) for r in kept)
+        for label, kept in model["related"].items()
     }
 
 
@@ -253,10 +271,7 @@ def publish_suggestions(
         )
     model_bucket, model_key = split_s3_uri(model_data_url)
     writer.put(model_bucket, model_key, pack_archive(model, inference_code), "application/gzip")
-    suggested = {
-        label: tuple(RelatedLabel(r["label"], r["confidence"], r["lift"]) for r in rules)
-        for label, rules in model["related"].items()
-    }
+    suggested = suggestions_of(model)
     removed = catalog.replace(run, suggested)
     return Published(
         model_data_url=model_data_url,
