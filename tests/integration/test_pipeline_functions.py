@@ -22,13 +22,14 @@ def iam(actions: set[str]) -> set[str]:
     return {IAM_NAMES.get(action, action) for action in actions}
 
 
+def put_lines(stack: Stack, key: str, records: list[dict[str, Any]]) -> None:
+    body = "".join(json.dumps(r) + "\n" for r in records).encode()
+    stack.s3.put_object(Bucket=stack.bucket, Key=key, Body=body)
+
+
 def rules(stack: Stack, run: str, lines: list[dict[str, Any]]) -> str:
     prefix = f"mining/pipeline/{run}/related_labels/"
-    stack.s3.put_object(
-        Bucket=stack.bucket,
-        Key=f"{prefix}part-00000-x.json",
-        Body="".join(json.dumps(line) + "\n" for line in lines).encode(),
-    )
+    put_lines(stack, f"{prefix}part-00000-x.json", lines)
     return f"s3://{stack.bucket}/{prefix}"
 
 
@@ -271,11 +272,6 @@ def test_a_failed_upload_is_reported_to_cloudformation_not_left_hanging(
     [failed] = responses
     assert failed["Status"] == "FAILED"
     assert "NoSuchBucket" in failed["Reason"]
-
-
-def put_lines(stack: Stack, key: str, records: list[dict[str, Any]]) -> None:
-    body = "".join(json.dumps(r) + "\n" for r in records).encode()
-    stack.s3.put_object(Bucket=stack.bucket, Key=key, Body=body)
 
 
 def test_the_verify_step_reports_a_mismatch_as_a_warning_and_a_metric(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -22,6 +23,7 @@ import boto3
 import botocore.session
 import pytest
 from botocore.validate import validate_parameters
+from medialens_local.batch_transform import TransformFailedError, TransformSettings, transform
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
@@ -227,6 +229,79 @@ def real_handlers(
         )["FunctionArn"]
         for name in functions
     }
+
+
+def sagemaker_stand_ins(
+    s3: Any, bucket: str, *, archive: Path | None = None, tamper: bool = False
+) -> StandIns:
+    """createModel on moto's SageMaker; createTransformJob run here over moto's S3.
+
+    Each request is checked against botocore's model. The job runs the model's own
+    inference code through the local Batch Transform over the objects under its
+    ``S3Uri`` and writes the ``.out`` files under ``S3OutputPath``; a job the emulator
+    refuses fails the task as SageMaker's ClientError would.
+
+    Parameters
+    ----------
+    s3 : S3Client
+        moto's S3.
+    bucket : str
+        The bucket inputs, outputs and model archives are in.
+    archive : Path, optional
+        The model archive to serve; by default the one at the model's ``ModelDataUrl``.
+    tamper : bool
+        Drop each ``.out``'s last line, as a broken job would.
+    """
+    sagemaker = boto3.client("sagemaker")
+
+    def key_of(uri: str) -> str:
+        return uri.split(f"s3://{bucket}/", 1)[1]
+
+    def create_model(params: dict[str, Any]) -> dict[str, Any]:
+        validate("sagemaker", "CreateModel", params)
+        return dict(sagemaker.create_model(**params))
+
+    def create_transform_job(params: dict[str, Any]) -> dict[str, Any]:
+        validate("sagemaker", "CreateTransformJob", params)
+        prefix = key_of(params["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"])
+        out_prefix = key_of(params["TransformOutput"]["S3OutputPath"])
+        with tempfile.TemporaryDirectory() as folder:
+            inputs, outputs = Path(folder, "in"), Path(folder, "out")
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    local = inputs / item["Key"].removeprefix(prefix)
+                    local.parent.mkdir(parents=True, exist_ok=True)
+                    local.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+            served = archive
+            if served is None:
+                model = sagemaker.describe_model(ModelName=params["ModelName"])
+                served = Path(folder, "model.tar.gz")
+                served.write_bytes(
+                    s3.get_object(
+                        Bucket=bucket, Key=key_of(model["PrimaryContainer"]["ModelDataUrl"])
+                    )["Body"].read()
+                )
+            settings = TransformSettings(
+                batch_strategy=params["BatchStrategy"], max_payload_mb=params["MaxPayloadInMB"]
+            )
+            try:
+                transform(inputs, outputs, served, settings)
+            except TransformFailedError as error:
+                raise TaskError("States.TaskFailed", f"ClientError: {error}") from error
+            for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
+                body = path.read_bytes()
+                if tamper:
+                    body = b"".join(body.splitlines(keepends=True)[:-1])
+                key = out_prefix + path.relative_to(outputs).as_posix()
+                s3.put_object(Bucket=bucket, Key=key, Body=body)
+        return {"TransformJobName": params["TransformJobName"], "TransformJobStatus": "Completed"}
+
+    return StandIns(
+        handlers={
+            ("sagemaker", "createModel"): create_model,
+            ("sagemaker", "createTransformJob"): create_transform_job,
+        }
+    )
 
 
 def render(name: str, substitutions: Mapping[str, str]) -> str:

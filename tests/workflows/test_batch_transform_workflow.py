@@ -9,14 +9,12 @@ writes the ``.out`` files; the real VerifyTransformFunction handler checks them.
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from medialens_local.batch_transform import TransformFailedError, TransformSettings, transform
 from moto import mock_aws
 
 from jobs import train_suggester
@@ -25,14 +23,13 @@ from tests.support.workflows import (
     MOTO_CONFIG,
     Execution,
     StandIns,
-    TaskError,
     execute,
     notifications,
     real_handlers,
     render,
+    sagemaker_stand_ins,
     stand_ins,
     subscribed_topic,
-    validate,
 )
 
 DEFINITION = "batch_transform.asl.json"
@@ -97,46 +94,7 @@ def put_inputs(aws: dict[str, Any], files: dict[str, list[dict[str, Any]]]) -> N
 
 def sagemaker(aws: dict[str, Any], archive: Path, *, tamper: bool = False) -> StandIns:
     """createModel on moto; the transform job run locally over moto's S3."""
-
-    def create_model(params: dict[str, Any]) -> dict[str, Any]:
-        validate("sagemaker", "CreateModel", params)
-        return dict(boto3.client("sagemaker").create_model(**params))
-
-    def create_transform_job(params: dict[str, Any]) -> dict[str, Any]:
-        validate("sagemaker", "CreateTransformJob", params)
-        source = params["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
-        target = params["TransformOutput"]["S3OutputPath"]
-        prefix = source.split(f"s3://{BUCKET}/", 1)[1]
-        out_prefix = target.split(f"s3://{BUCKET}/", 1)[1]
-        with tempfile.TemporaryDirectory() as folder:
-            inputs, outputs = Path(folder, "in"), Path(folder, "out")
-            for item in aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]:
-                local = inputs / item["Key"].removeprefix(prefix)
-                local.parent.mkdir(parents=True, exist_ok=True)
-                local.write_bytes(
-                    aws["s3"].get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
-                )
-            settings = TransformSettings(
-                batch_strategy=params["BatchStrategy"], max_payload_mb=params["MaxPayloadInMB"]
-            )
-            try:
-                transform(inputs, outputs, archive, settings)
-            except TransformFailedError as error:
-                raise TaskError("States.TaskFailed", f"ClientError: {error}") from error
-            for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
-                body = path.read_bytes()
-                if tamper:
-                    body = b"".join(body.splitlines(keepends=True)[:-1])
-                key = out_prefix + path.relative_to(outputs).as_posix()
-                aws["s3"].put_object(Bucket=BUCKET, Key=key, Body=body)
-        return {"TransformJobName": params["TransformJobName"], "TransformJobStatus": "Completed"}
-
-    return StandIns(
-        handlers={
-            ("sagemaker", "createModel"): create_model,
-            ("sagemaker", "createTransformJob"): create_transform_job,
-        }
-    )
+    return sagemaker_stand_ins(aws["s3"], BUCKET, archive=archive, tamper=tamper)
 
 
 @pytest.fixture

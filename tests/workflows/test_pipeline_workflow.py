@@ -21,7 +21,6 @@ from typing import Any
 import boto3
 import pytest
 from medialens.domain.artifacts import artifact_key
-from medialens_local.batch_transform import TransformSettings, transform
 from moto import mock_aws
 from moto.dynamodb.models.table_export import TableExport
 from pyspark.sql import SparkSession
@@ -38,6 +37,7 @@ from tests.support.workflows import (
     notifications,
     real_handlers,
     render,
+    sagemaker_stand_ins,
     stand_ins,
     subscribed_topic,
     validate,
@@ -215,37 +215,8 @@ def emr(aws: dict[str, Any], spark: SparkSession | None, *, fail: bool = False) 
 
 
 def sagemaker(aws: dict[str, Any], standins: StandIns) -> StandIns:
-    """createModel on moto; the job runs the model's archive, fetched from ModelDataUrl."""
-    client = boto3.client("sagemaker")
-
-    def create_model(params: dict[str, Any]) -> dict[str, Any]:
-        validate("sagemaker", "CreateModel", params)
-        return dict(client.create_model(**params))
-
-    def create_transform_job(params: dict[str, Any]) -> dict[str, Any]:
-        validate("sagemaker", "CreateTransformJob", params)
-        model = client.describe_model(ModelName=params["ModelName"])
-        archive_key = model["PrimaryContainer"]["ModelDataUrl"].split(f"s3://{BUCKET}/", 1)[1]
-        source = params["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
-        with tempfile.TemporaryDirectory() as scratch:
-            inputs, outputs = Path(scratch, "in"), Path(scratch, "out")
-            inputs.mkdir()
-            download(aws, source, inputs)
-            archive = Path(scratch, "model.tar.gz")
-            archive.write_bytes(aws["s3"].get_object(Bucket=BUCKET, Key=archive_key)["Body"].read())
-            settings = TransformSettings(
-                batch_strategy=params["BatchStrategy"], max_payload_mb=params["MaxPayloadInMB"]
-            )
-            transform(inputs, outputs, archive, settings)
-            upload(aws, outputs, params["TransformOutput"]["S3OutputPath"])
-        return {"TransformJobName": params["TransformJobName"], "TransformJobStatus": "Completed"}
-
-    standins.handlers.update(
-        {
-            ("sagemaker", "createModel"): create_model,
-            ("sagemaker", "createTransformJob"): create_transform_job,
-        }
-    )
+    """createModel on moto; the job serves the archive at the model's ModelDataUrl."""
+    standins.handlers.update(sagemaker_stand_ins(aws["s3"], BUCKET).handlers)
     return standins
 
 
