@@ -288,7 +288,7 @@ def model_topics(terms: DataFrame, options: Options) -> tuple[DataFrame, DataFra
     media = (
         lda.transform(features)
         .select("media_id", "media_type", weights.alias("weights"))
-        .withColumn("topic", F.array_position("weights", F.array_max("weights")) - 1)
+        .withColumn("topic", F.expr("array_position(weights, array_max(weights))") - 1)
         .withColumn("topic", F.col("topic").cast("int"))
     )
     return topics, media
