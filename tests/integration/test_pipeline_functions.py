@@ -5,14 +5,20 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from medialens.adapters.related_labels import DynamoDBRelatedLabels
 from medialens.domain.suggester import RelatedLabel
+from medialens.domain.tls import emr_certificates
 
-from tests.support.stack import ROOT, Stack, granted_actions, load_handler
+from tests.support.stack import REGION, ROOT, Stack, granted_actions, load_handler, resource
 
 # What botocore calls an operation, where IAM's action has another name.
 IAM_NAMES = {"s3:ListObjectsV2": "s3:ListBucket"}
@@ -176,6 +182,21 @@ def test_rules_too_weak_to_suggest_leave_the_catalog_as_it_was(
     assert "Contents" not in listed
 
 
+# The resource's literal properties, as the template declares them.
+ARTIFACT_PROPERTIES = resource("WorkflowArtifacts")["Properties"]
+WORKFLOW_FILES = {
+    "JobScriptUri": "label_mining.py",
+    "BootstrapScriptUri": "emr_bootstrap.sh",
+    "RequirementsUri": "requirements-emr.txt",
+}
+CONTENT_TYPES = {
+    "JobScriptUri": "text/x-python",
+    "BootstrapScriptUri": "text/x-shellscript",
+    "RequirementsUri": "text/plain",
+}
+PEM_FILES = {"privateKey.pem", "certificateChain.pem", "trustedCertificates.pem"}
+
+
 def custom_resource_event(kind: str, bucket: str, **extra: Any) -> dict[str, Any]:
     """A CloudFormation custom-resource request, as the CloudFormation docs show it."""
     return {
@@ -186,7 +207,13 @@ def custom_resource_event(kind: str, bucket: str, **extra: Any) -> dict[str, Any
         "RequestId": "unique-id-for-this-request",
         "ResourceType": "Custom::WorkflowArtifacts",
         "LogicalResourceId": "WorkflowArtifacts",
-        "ResourceProperties": {"ServiceToken": "x", "Bucket": bucket, "Prefix": "jobs/"},
+        "ResourceProperties": {
+            "ServiceToken": "x",
+            "Bucket": bucket,
+            "Prefix": ARTIFACT_PROPERTIES["Prefix"],
+            "TlsPrefix": ARTIFACT_PROPERTIES["TlsPrefix"],
+            "CodeVersion": "7",
+        },
         **extra,
     }
 
@@ -215,11 +242,72 @@ def responses(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return sent
 
 
-def test_the_job_script_is_uploaded_at_deploy_and_kept_afterwards(
+@pytest.fixture
+def lambda_region(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The Region Lambda names in ``AWS_REGION``: the stack's."""
+    monkeypatch.setenv("AWS_REGION", REGION)
+    return REGION
+
+
+def object_at(stack: Stack, uri: str) -> Any:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    assert bucket == stack.bucket
+    return stack.s3.get_object(Bucket=bucket, Key=key)
+
+
+def certificates_at(stack: Stack, uri: str) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(object_at(stack, uri)["Body"].read())) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_the_workflow_files_and_tls_certificates_are_published_at_deploy(
     stack: Stack,
     lambda_context: Any,
     responses: list[dict[str, Any]],
     aws_calls: set[str],
+    lambda_region: str,
+) -> None:
+    handler = load_handler("workflow_artifacts")
+
+    handler.lambda_handler(custom_resource_event("Create", stack.bucket), lambda_context)
+
+    [created] = responses
+    assert created["Status"] == "SUCCESS", created
+    data = created["Data"]
+    assert set(data) == {*WORKFLOW_FILES, "TlsCertificatesUri", "TlsCertificatesExpire"}
+    assert created["PhysicalResourceId"] == data["JobScriptUri"]
+    prefix = ARTIFACT_PROPERTIES["Prefix"]
+    for attribute, name in WORKFLOW_FILES.items():
+        stem = name.rpartition(".")[0]
+        assert data[attribute].startswith(f"s3://{stack.bucket}/{prefix}{stem}-")
+        published = object_at(stack, data[attribute])
+        assert published["Body"].read() == (ROOT / "jobs" / name).read_bytes()
+        assert published["ContentType"] == CONTENT_TYPES[attribute]
+
+    tls_key = f"{ARTIFACT_PROPERTIES['TlsPrefix']}certificates.zip"
+    assert data["TlsCertificatesUri"] == f"s3://{stack.bucket}/{tls_key}"
+    files = certificates_at(stack, data["TlsCertificatesUri"])
+    assert set(files) == PEM_FILES
+    certificate = x509.load_pem_x509_certificate(files["certificateChain.pem"])
+    assert files["trustedCertificates.pem"] == files["certificateChain.pem"]
+    key = serialization.load_pem_private_key(files["privateKey.pem"], password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    assert key.public_key() == certificate.public_key()
+    san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["*.eu-west-1.compute.internal"]
+    expires = certificate.not_valid_after_utc
+    assert data["TlsCertificatesExpire"] == expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+    validity = expires - certificate.not_valid_before_utc
+    assert validity == timedelta(days=1095, minutes=5)
+    assert iam(aws_calls) <= granted_actions("WorkflowArtifactsFunction")
+
+
+def test_files_are_kept_after_updates_and_deletes_and_the_certificates_too(
+    stack: Stack,
+    lambda_context: Any,
+    responses: list[dict[str, Any]],
+    aws_calls: set[str],
+    lambda_region: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -227,19 +315,22 @@ def test_the_job_script_is_uploaded_at_deploy_and_kept_afterwards(
     script = (ROOT / "jobs" / "label_mining.py").read_bytes()
 
     handler.lambda_handler(custom_resource_event("Create", stack.bucket), lambda_context)
-    [created] = responses
-    assert created["Status"] == "SUCCESS", created
-    uri = created["Data"]["JobScriptUri"]
-    assert created["PhysicalResourceId"] == uri
-    bucket, key = uri.removeprefix("s3://").split("/", 1)
-    assert bucket == stack.bucket
-    assert key.startswith("jobs/label_mining-")
-    assert stack.s3.get_object(Bucket=bucket, Key=key)["Body"].read() == script
+    created = responses[0]["Data"]
+    uri = created["JobScriptUri"]
+    first_key = certificates_at(stack, created["TlsCertificatesUri"])["privateKey.pem"]
 
     handler.lambda_handler(
         custom_resource_event("Update", stack.bucket, PhysicalResourceId=uri), lambda_context
     )
-    assert responses[1]["PhysicalResourceId"] == uri, "same script, same object"
+    updated = responses[1]
+    assert updated["PhysicalResourceId"] == uri, "same script, same object"
+    for attribute in [*WORKFLOW_FILES, "TlsCertificatesUri"]:
+        assert updated["Data"][attribute] == created[attribute]
+    # Far from expiry: the same certificate, so nodes that join a running cluster
+    # (a replaced Spot node) present one their peers trust.
+    after_update = certificates_at(stack, created["TlsCertificatesUri"])
+    assert after_update["privateKey.pem"] == first_key
+    assert updated["Data"]["TlsCertificatesExpire"] == created["TlsCertificatesExpire"]
 
     changed = tmp_path / "label_mining.py"
     changed.write_bytes(script + b"# changed\n")
@@ -250,20 +341,44 @@ def test_the_job_script_is_uploaded_at_deploy_and_kept_afterwards(
     new_uri = responses[2]["Data"]["JobScriptUri"]
     assert responses[2]["PhysicalResourceId"] == new_uri != uri
     # CloudFormation then deletes the old physical id: an execution started before the
-    # deploy may still read that script, so it stays.
+    # deploy may still read that script, and the certificates' key is the new one's too.
     handler.lambda_handler(
         custom_resource_event("Delete", stack.bucket, PhysicalResourceId=uri), lambda_context
     )
     assert responses[3]["Status"] == "SUCCESS"
-    kept = stack.s3.list_objects_v2(Bucket=bucket, Prefix="jobs/")["Contents"]
-    assert sorted(item["Key"] for item in kept) == sorted(
-        [key, new_uri.removeprefix(f"s3://{bucket}/")]
-    )
+    kept = {*(created[attribute] for attribute in WORKFLOW_FILES), new_uri}
+    kept.add(created["TlsCertificatesUri"])
+    listed = stack.keys()
+    assert {f"s3://{stack.bucket}/{key}" for key in listed} == kept
+    assert set(certificates_at(stack, created["TlsCertificatesUri"])) == PEM_FILES
+    assert iam(aws_calls) <= granted_actions("WorkflowArtifactsFunction")
+
+
+def test_an_update_renews_certificates_near_their_expiry(
+    stack: Stack,
+    lambda_context: Any,
+    responses: list[dict[str, Any]],
+    aws_calls: set[str],
+    lambda_region: str,
+) -> None:
+    handler = load_handler("workflow_artifacts")
+    ageing = emr_certificates(lambda_region, datetime.now(UTC), valid_days=30)
+    stack.s3.put_object(Bucket=stack.bucket, Key="emr-tls/certificates.zip", Body=ageing.archive)
+
+    handler.lambda_handler(custom_resource_event("Update", stack.bucket), lambda_context)
+
+    [answer] = responses
+    assert answer["Status"] == "SUCCESS"
+    renewed = certificates_at(stack, answer["Data"]["TlsCertificatesUri"])
+    with zipfile.ZipFile(io.BytesIO(ageing.archive)) as archive:
+        assert renewed["privateKey.pem"] != archive.read("privateKey.pem")
+    expires = datetime.fromisoformat(answer["Data"]["TlsCertificatesExpire"])
+    assert expires - datetime.now(UTC) > timedelta(days=1000)
     assert iam(aws_calls) <= granted_actions("WorkflowArtifactsFunction")
 
 
 def test_a_failed_upload_is_reported_to_cloudformation_not_left_hanging(
-    stack: Stack, lambda_context: Any, responses: list[dict[str, Any]]
+    stack: Stack, lambda_context: Any, responses: list[dict[str, Any]], lambda_region: str
 ) -> None:
     handler = load_handler("workflow_artifacts")
 
@@ -272,6 +387,39 @@ def test_a_failed_upload_is_reported_to_cloudformation_not_left_hanging(
     [failed] = responses
     assert failed["Status"] == "FAILED"
     assert "NoSuchBucket" in failed["Reason"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"TlsPrefix": None}, "TlsPrefix is missing"),
+        ({"Bucket": None}, "Bucket is missing"),
+        ({"TlsPrefix": "emr-tls"}, "must end with '/'"),
+    ],
+)
+def test_a_bad_property_is_reported_to_cloudformation_and_nothing_written(
+    stack: Stack,
+    lambda_context: Any,
+    responses: list[dict[str, Any]],
+    lambda_region: str,
+    change: dict[str, str | None],
+    reason: str,
+) -> None:
+    handler = load_handler("workflow_artifacts")
+    event = custom_resource_event("Create", stack.bucket)
+    properties = event["ResourceProperties"]
+    for name, value in change.items():
+        if value is None:
+            del properties[name]
+        else:
+            properties[name] = value
+
+    handler.lambda_handler(event, lambda_context)
+
+    [failed] = responses
+    assert failed["Status"] == "FAILED"
+    assert reason in failed["Reason"]
+    assert stack.keys() == []
 
 
 def test_the_verify_step_reports_a_mismatch_as_a_warning_and_a_metric(

@@ -68,3 +68,16 @@ class S3MediaStore:
     def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         """Write ``body`` as one object (a model archive, a job script)."""
         self._client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+    def get_if_present(self, bucket: str, key: str) -> bytes | None:
+        """Read an object, or ``None`` when there is none under ``key``.
+
+        Listed first: without ``s3:ListBucket`` S3 answers a missing key's GetObject with
+        403, indistinguishable from a real denial; a listing scoped to the key's prefix
+        tells the two apart.
+        """
+        listed = self._client.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+        if not any(entry["Key"] == key for entry in listed.get("Contents", [])):
+            return None
+        body: bytes = self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body

@@ -1,0 +1,1 @@
+../../../jobs/emr_bootstrap.sh
