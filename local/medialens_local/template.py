@@ -22,6 +22,16 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return loaded
 
 
+def supported_regions(template: Mapping[str, Any] | None = None) -> list[str]:
+    """Return the Regions the template's ``SupportedRegion`` rule accepts, in its order."""
+    loaded = load_template() if template is None else template
+    [assertion] = loaded["Rules"]["SupportedRegion"]["Assertions"]
+    regions, region_ref = assertion["Assert"]["Fn::Contains"]
+    if region_ref != {"Ref": "AWS::Region"}:
+        raise ValueError("SupportedRegion must test Ref AWS::Region")
+    return [str(region) for region in regions]
+
+
 @dataclass
 class Resolver:
     """Resolves the intrinsic functions the template uses, for one local stack.

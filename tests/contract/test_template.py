@@ -35,14 +35,18 @@ FUNCTIONS = {
 }
 # Where each function may write objects (the rest of the bucket is others' or media).
 WRITES_UNDER = {
-    "VerifyTransformFunction": "/transforms/",
-    "PublishSuggestionsFunction": "/models/",
-    "WorkflowArtifactsFunction": "/jobs/",
+    "VerifyTransformFunction": ("/transforms/",),
+    "PublishSuggestionsFunction": ("/models/",),
+    "WorkflowArtifactsFunction": ("/jobs/", "/emr-tls/"),
 }
 # Files a function carries from elsewhere in the repository (sam build copies them in).
 BUNDLED = {
     "publish_suggestions": {"inference.py": "models/label_suggester/code/inference.py"},
-    "workflow_artifacts": {"label_mining.py": "jobs/label_mining.py"},
+    "workflow_artifacts": {
+        "label_mining.py": "jobs/label_mining.py",
+        "emr_bootstrap.sh": "jobs/emr_bootstrap.sh",
+        "requirements-emr.txt": "jobs/requirements-emr.txt",
+    },
 }
 VIDEO_API_NAMES = (
     "LabelDetection",
@@ -127,7 +131,8 @@ def test_functions_may_write_only_under_their_own_prefix() -> None:
         for statement in statements_of(function):
             if {"s3:PutObject", "s3:DeleteObject"} & set(as_list(statement["Action"])):
                 for arn in as_list(statement["Resource"]):
-                    assert WRITES_UNDER.get(function, "/results/") in arn["Fn::Sub"], arn
+                    prefixes = WRITES_UNDER.get(function, ("/results/",))
+                    assert any(prefix in arn["Fn::Sub"] for prefix in prefixes), arn
 
 
 @pytest.mark.parametrize("function", ["AnalyzeMediaFunction", "VideoResultsFunction"])
@@ -252,12 +257,22 @@ def bot_locale() -> dict[str, Any]:
     return dict(locale)
 
 
+def versioned_bot_properties() -> dict[str, Any]:
+    """What a bot version snapshots: every bot property but the test alias's settings.
+
+    DescribeBotVersion returns the version's own role, data privacy and idle session
+    TTL besides its locales; the test alias always runs DRAFT and is not versioned.
+    """
+    properties = dict(resource("MediaBot")["Properties"])
+    properties.pop("TestBotAliasSettings")
+    return properties
+
+
 def test_a_bot_change_publishes_a_new_version() -> None:
-    # CloudFormation updates a BotVersion in place and Lex then returns the last version:
-    # only a new logical id publishes the changed DRAFT.
-    locales = resource("MediaBot")["Properties"]["BotLocales"]
+    # AWS::Lex::BotVersion has no update handler, and Lex returns the last version when
+    # DRAFT is unchanged: only a new logical id publishes a changed bot.
     digest = hashlib.sha256(
-        json.dumps(locales, sort_keys=True, separators=(",", ":")).encode()
+        json.dumps(versioned_bot_properties(), sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()[:8]
     [version] = resources_of("AWS::Lex::BotVersion")
     assert version == f"MediaBotVersion{digest}", "rename the BotVersion after a bot change"
@@ -415,7 +430,12 @@ def test_workflow_roles_are_for_step_functions_in_this_account_and_log_and_trace
 
 
 def test_workflow_and_service_roles_use_wildcards_only_where_iam_has_no_resource() -> None:
-    for role in [*WORKFLOW_ROLES.values(), "SageMakerExecutionRole", "EmrInstanceRole"]:
+    for role in [
+        *WORKFLOW_ROLES.values(),
+        "SageMakerExecutionRole",
+        "EmrInstanceRole",
+        "EmrServiceRole",
+    ]:
         for statement in role_statements(role):
             actions = set(as_list(statement["Action"]))
             assert not any(action.endswith(":*") for action in actions), statement
@@ -431,8 +451,23 @@ def test_roles_are_passed_only_to_the_services_that_use_them() -> None:
     assert sagemaker["Condition"] == {
         "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
     }
-    [emr] = [s for s in role_statements("LabelMiningWorkflowRole") if s["Action"] == "iam:PassRole"]
-    assert {"Fn::GetAtt": ["EmrInstanceRole", "Arn"]} in emr["Resource"]
+    passed = {
+        s["Resource"]["Fn::GetAtt"][0]: s["Condition"]
+        for s in [*role_statements("LabelMiningWorkflowRole"), *role_statements("EmrServiceRole")]
+        if s["Action"] == "iam:PassRole"
+    }
+    # The EMR guide's PassRoleForEMR / PassRoleForEC2 conditions (StringLike, for the
+    # service principals of other partitions).
+    assert passed == {
+        "EmrServiceRole": {
+            "StringLike": {"iam:PassedToService": "elasticmapreduce.amazonaws.com*"}
+        },
+        "EmrInstanceRole": {"StringLike": {"iam:PassedToService": "ec2.amazonaws.com*"}},
+    }
+    emr_passes = [
+        s for s in role_statements("LabelMiningWorkflowRole") if s["Action"] == "iam:PassRole"
+    ]
+    assert len(emr_passes) == 2
 
 
 def test_the_cluster_and_the_model_write_only_their_own_prefixes() -> None:

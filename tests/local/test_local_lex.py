@@ -561,8 +561,8 @@ def test_the_event_names_the_bot_by_its_name() -> None:
     session(bot, hook).send("help")
 
     name = hook.events[0]["bot"]["name"]
-    # The template names the bot with !Sub "${AWS::StackName}-media".
-    assert name.endswith("-media")
+    # The template names the bot with !Sub "${NamePrefix}-media".
+    assert name == "medialens-media"
     assert "Fn::" not in name
     assert "${" not in name
 

@@ -47,7 +47,8 @@ def test_the_template_wires_the_stack(pipeline: tuple[LocalAws, Router]) -> None
     aws, _ = pipeline
     route = aws.functions["AnalyzeMediaFunction"]
 
-    assert aws.bucket == "medialens-local-media-123456789012-eu-west-1"
+    # Named from NamePrefix's default, not from the local stack's name.
+    assert aws.bucket == "medialens-media-123456789012-eu-west-1"
     assert route.event_queue_url is not None
     assert route.failure_queue_url is not None
     assert aws.functions["AnalyzeImageBytesFunction"].event_queue_url is None

@@ -23,6 +23,7 @@ import boto3
 import botocore.session
 import pytest
 from botocore.validate import validate_parameters
+from medialens.domain.artifacts import artifact_key
 from medialens_local.batch_transform import TransformFailedError, TransformSettings, transform
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
@@ -51,9 +52,41 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 from scripts.lint_state_machines import PLACEHOLDER, substitute
-from tests.support.stack import ROOT, load_handler
+from tests.support.stack import ROOT, load_handler, resolve, resource
 
 STATE_MACHINES = ROOT / "statemachine"
+SUBNET_ID = "subnet-0123456789abcdef0"
+# What WorkflowArtifacts publishes under jobs/, by the attribute that names its URI.
+DEPLOYED_JOB_FILES = {
+    "JobScriptUri": "label_mining.py",
+    "BootstrapScriptUri": "emr_bootstrap.sh",
+    "RequirementsUri": "requirements-emr.txt",
+}
+
+
+def deployed_job_uri(bucket: str, attribute: str) -> str:
+    """Where the deploy put a file of ``jobs/``: its content-addressed key."""
+    name = DEPLOYED_JOB_FILES[attribute]
+    return f"s3://{bucket}/{artifact_key('jobs/', name, (ROOT / 'jobs' / name).read_bytes())}"
+
+
+def label_mining_substitutions(bucket: str, topic_arn: str) -> dict[str, str]:
+    """The EMR workflow's substitutions as the template resolves them in ``bucket``.
+
+    The custom resource's attributes are the keys it would publish the files under, and
+    the subnet (a parameter without a default) a well-formed id.
+    """
+    declared = resource("LabelMiningStateMachine")["Properties"]["DefinitionSubstitutions"]
+    values = {
+        name: resolve(value, {"EmrSubnetId": SUBNET_ID})
+        for name, value in declared.items()
+        if name not in {*DEPLOYED_JOB_FILES, "TopicArn"}
+    }
+    values.update(
+        {attribute: deployed_job_uri(bucket, attribute) for attribute in DEPLOYED_JOB_FILES}
+    )
+    values["TopicArn"] = topic_arn
+    return values
 
 
 def validate(service: str, operation: str, params: dict[str, Any]) -> None:

@@ -83,6 +83,11 @@ def substitutions(aws: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def models() -> list[str]:
+    """The models left in (moto's) SageMaker."""
+    return [m["ModelName"] for m in boto3.client("sagemaker").list_models()["Models"]]
+
+
 def put_inputs(aws: dict[str, Any], files: dict[str, list[dict[str, Any]]]) -> None:
     for name, records in files.items():
         aws["s3"].put_object(
@@ -143,11 +148,15 @@ def test_the_happy_path_creates_the_model_transforms_verifies_and_notifies(
     assert execution.scheduled() == [
         ("sagemaker", "createModel"),
         ("sagemaker", "createTransformJob.sync"),
+        ("aws-sdk:sagemaker", "deleteModel"),
         ("lambda", "invoke"),
         ("sns", "publish"),
     ]
     [job] = standins.called("sagemaker", "createTransformJob")
     [model] = standins.called("sagemaker", "createModel")
+    assert model["EnableNetworkIsolation"] is True
+    # The job has ended: its model was deleted (in moto's SageMaker, by the SDK task).
+    assert models() == []
     assert job["ModelName"] == model["ModelName"] == job["TransformJobName"]
     assert len(job["TransformJobName"]) <= 63
     assert job["TransformInput"]["SplitType"] == "Line"
@@ -162,6 +171,7 @@ def test_the_happy_path_creates_the_model_transforms_verifies_and_notifies(
     assert first["SageMakerOutput"]["suggestions"][0]["label"] == "sea"
     [message] = notifications(aws["queue"])
     assert message["status"] == "SUCCEEDED"
+    assert message["cleanup_error"] is None
     assert message["report"]["ok"] is True
     assert (message["report"]["files"], message["report"]["records"]) == (2, 41)
     # No combine asked: the verify step wrote nothing beside the job's outputs.
@@ -183,6 +193,8 @@ def test_a_named_model_is_used_as_it_is(
     assert execution.status == "SUCCEEDED"
     assert standins.called("sagemaker", "createModel") == []
     assert standins.called("sagemaker", "createTransformJob")[0]["ModelName"] == "suggester-v3"
+    # The caller's model is the caller's: not deleted.
+    assert ("aws-sdk:sagemaker", "deleteModel") not in execution.scheduled()
 
 
 def test_each_execution_gets_its_own_job_name(
@@ -218,9 +230,36 @@ def test_a_record_over_the_payload_limit_fails_the_job_and_notifies(
     assert execution.status == "FAILED"
     assert execution.error == "BatchTransformFailed"
     assert "Verify" not in execution.entered()
+    assert "DeleteModelAfterFailure" in execution.entered()
+    assert models() == []
     [message] = notifications(aws["queue"])
     assert message["status"] == "FAILED"
     assert "MaxPayloadInMB" in message["error"]["Cause"]
+
+
+def test_a_model_that_cannot_be_deleted_is_reported_and_the_run_still_succeeds(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, archive: Path
+) -> None:
+    put_inputs(aws, {"part-1.jsonl": [beach(1)]})
+    standins = sagemaker(aws, archive)
+    create = standins.handlers[("sagemaker", "createModel")]
+
+    def created_then_gone(params: dict[str, Any]) -> dict[str, Any]:
+        answer = create(params)
+        boto3.client("sagemaker").delete_model(ModelName=params["ModelName"])
+        return answer
+
+    standins.handlers[("sagemaker", "createModel")] = created_then_gone
+
+    execution = run(aws, monkeypatch, standins)
+
+    assert execution.status == "SUCCEEDED"
+    [message] = notifications(aws["queue"])
+    assert message["status"] == "SUCCEEDED"
+    # moto names SDK-integration errors its own way ("sagemaker.sagemakerException"), not
+    # as Step Functions does: the test holds only that the failure is reported.
+    assert message["cleanup_error"]["Error"]
+    assert message["cleanup_error"]["Cause"]
 
 
 def test_outputs_that_do_not_match_their_inputs_fail_the_run(

@@ -12,15 +12,17 @@ from typing import Any
 
 import boto3
 import pytest
-from medialens.domain.artifacts import artifact_key
 from moto import mock_aws
 
 from tests.support.stack import ROOT, resolve, resource
 from tests.support.workflows import (
+    SUBNET_ID,
     Execution,
     StandIns,
     TaskError,
+    deployed_job_uri,
     execute,
+    label_mining_substitutions,
     notifications,
     render,
     stand_ins,
@@ -34,7 +36,6 @@ RUN = {
     "output_uri": "s3://media/mining/2026-11-27/",
 }
 CLUSTER = "j-2AXXXXXXGAPLF"
-JOB_SCRIPT = artifact_key("jobs/", "label_mining.py", (ROOT / "jobs/label_mining.py").read_bytes())
 
 
 @pytest.fixture
@@ -46,16 +47,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
 def substitutions(topic: str) -> dict[str, str]:
     """The template's DefinitionSubstitutions, resolved as CloudFormation would."""
-    declared = resource("LabelMiningStateMachine")["Properties"]["DefinitionSubstitutions"]
-    values = {
-        name: resolve(value)
-        for name, value in declared.items()
-        if name not in ("JobScriptUri", "TopicArn")
-    }
-    # The custom resource's attribute: where it put the script at deploy time.
-    values["JobScriptUri"] = f"s3://media/{JOB_SCRIPT}"
-    values["TopicArn"] = topic
-    return values
+    return label_mining_substitutions("media", topic)
 
 
 def emr(standins: StandIns, *, step: Any = None, create: Any = None) -> StandIns:
@@ -122,12 +114,28 @@ def test_the_happy_path_creates_runs_terminates_and_notifies(
     )
     assert cluster["Applications"] == [{"Name": "Spark"}]
     assert cluster["ReleaseLabel"].startswith("emr-")
+    assert cluster["Instances"]["Ec2SubnetId"] == SUBNET_ID
+    # The v2 managed service policy acts only on resources carrying this tag.
+    assert {"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"} in cluster["Tags"]
+    assert cluster["ServiceRole"] == resolve({"Ref": "EmrServiceRole"})
+    assert cluster["JobFlowRole"] == resolve({"Ref": "EmrInstanceProfile"})
+    assert cluster["SecurityConfiguration"] == resolve({"Ref": "EmrSecurityConfiguration"})
+    [bootstrap] = cluster["BootstrapActions"]
+    assert bootstrap["ScriptBootstrapAction"] == {
+        "Path": deployed_job_uri("media", "BootstrapScriptUri"),
+        "Args": [deployed_job_uri("media", "RequirementsUri")],
+    }
+    [spark_env] = cluster["Configurations"]
+    [export] = spark_env["Configurations"]
+    python = export["Properties"]["PYSPARK_PYTHON"]
+    # The bootstrap installs the job's requirements into the interpreter Spark runs.
+    assert f"sudo {python} -m pip install" in (ROOT / "jobs" / "emr_bootstrap.sh").read_text()
     [step] = standins.called("elasticmapreduce", "addStep")
     assert step["ClusterId"] == CLUSTER
     args = step["Step"]["HadoopJarStep"]["Args"]
     # Client mode: the driver runs on the on-demand primary node, never on a Spot node.
     assert args[:3] == ["spark-submit", "--deploy-mode", "client"]
-    assert args[3] == f"s3://media/{JOB_SCRIPT}"
+    assert args[3] == deployed_job_uri("media", "JobScriptUri")
     assert args[4:] == [
         "--input",
         RUN["export_uri"],
@@ -187,7 +195,9 @@ def test_a_throttled_step_call_is_retried(
     def throttled_once(params: dict[str, Any]) -> None:
         attempts.append(1)
         if len(attempts) == 1:
-            raise TaskError("EMR.ThrottlingException", "Rate exceeded")
+            raise TaskError(
+                "EMR.AmazonElasticMapReduceException", "ThrottlingException: Rate exceeded"
+            )
 
     standins = emr(StandIns(), step=throttled_once)
     definition = json.loads(render(DEFINITION, substitutions(aws["topic"])))

@@ -20,19 +20,20 @@ from typing import Any
 
 import boto3
 import pytest
-from medialens.domain.artifacts import artifact_key
 from moto import mock_aws
 from moto.dynamodb.models.table_export import TableExport
 from pyspark.sql import SparkSession
 
 from jobs import label_mining, synthetic_catalog
-from tests.support.stack import ROOT, create_table, resolve, resource
+from tests.support.stack import create_table, resolve, resource
 from tests.support.workflows import (
     MOTO_CONFIG,
     Execution,
     StandIns,
     TaskError,
+    deployed_job_uri,
     execute,
+    label_mining_substitutions,
     nested_executions,
     notifications,
     real_handlers,
@@ -47,7 +48,6 @@ BUCKET = "media"
 RECORDS = 400
 CLUSTER = "j-PIPELINE"
 IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-JOB_SCRIPT = artifact_key("jobs/", "label_mining.py", (ROOT / "jobs/label_mining.py").read_bytes())
 
 
 @pytest.fixture
@@ -105,11 +105,7 @@ def deploy(aws: dict[str, Any], *, poll_seconds: int = 1, max_polls: int = 30) -
         name="label-mining",
         definition=render(
             "label_mining_emr.asl.json",
-            {
-                **declared("LabelMiningStateMachine", "JobScriptUri"),
-                "JobScriptUri": f"s3://{BUCKET}/{JOB_SCRIPT}",
-                "TopicArn": aws["topic"],
-            },
+            label_mining_substitutions(BUCKET, aws["topic"]),
         ),
         roleArn="arn:aws:iam::123456789012:role/mining",
     )["stateMachineArn"]
@@ -191,7 +187,7 @@ def emr(aws: dict[str, Any], spark: SparkSession | None, *, fail: bool = False) 
         if fail or spark is None:
             raise TaskError("States.TaskFailed", "Step s-1 FAILED: ExitCode 1")
         args = params["Step"]["HadoopJarStep"]["Args"]
-        assert args[3] == f"s3://{BUCKET}/{JOB_SCRIPT}"
+        assert args[3] == deployed_job_uri(BUCKET, "JobScriptUri")
         options, _ = label_mining.parse_args(args[4:])
         with tempfile.TemporaryDirectory() as scratch:
             local_input, local_output = Path(scratch, "in"), Path(scratch, "out")
