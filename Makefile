@@ -7,8 +7,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-# `sam validate` needs a region even offline; deploys take yours from samconfig/--region.
-export AWS_DEFAULT_REGION ?= eu-west-1
+# `sam validate` needs a Region even offline. Only the offline checks get a default: an
+# exported one would outrank your profile's Region for deploy, preflight and e2e.
+OFFLINE_REGION := eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
 # sam build for the python3.13 runtime needs a python3.13 on PATH (pyenv's when present).
@@ -16,13 +17,20 @@ PY313_PREFIX := $(shell pyenv prefix 3.13 2>/dev/null || pyenv prefix 3.13.0 2>/
 BUILD_PATH := $(if $(PY313_PREFIX),$(PY313_PREFIX)/bin:,)$(PATH)
 # Tests run on the Lambda runtime's Python when it is installed.
 PYTHON ?= $(if $(PY313_PREFIX),$(PY313_PREFIX)/bin/python3.13,python3)
+# The Spark job's tests also run on what EMR runs (jobs/requirements-emr-tests.txt): Python
+# 3.9, AL2023's python3, where pyenv has it; EMR 7 also offers 3.11, the fallback.
+EMR_PYTHON ?= $(shell for v in 3.9 3.11; do \
+	  p=$$(pyenv prefix $$v 2>/dev/null) && [ -x "$$p/bin/python$$v" ] && echo "$$p/bin/python$$v" && break; \
+	  command -v python$$v && break; done)
+EMR_VENV ?= .venv-emr
+EMR_STAMP := $(EMR_VENV)/.installed-$(shell cat jobs/requirements-emr-tests.txt jobs/requirements-emr.txt | cksum | cut -d' ' -f1)
 
 FN ?= AnalyzeMediaFunction
 EVENT ?= events/s3_put_upload.json
 STACK ?= medialens
 ENV_VARS ?= .aws-sam/local_env.json
 
-.PHONY: demo chat workflows help venv lint typecheck validate pytest test build bench local-env invoke deploy layer-requirements clean
+.PHONY: demo chat workflows help venv lint typecheck validate pytest test test-emr-spark build bench local-env invoke deploy preflight e2e layer-requirements clean
 
 demo: venv ## Analyse the bundled samples offline (ARGS=path/to/folder for your own images)
 	$(BIN)/python -m medialens_local.demo $(ARGS)
@@ -51,22 +59,39 @@ lint: venv ## ruff lint and format check
 typecheck: venv ## mypy (strict)
 	$(BIN)/mypy
 
-validate: venv ## sam validate --lint, cfn-lint, layer requirements in sync, statelint
+validate: export AWS_DEFAULT_REGION ?= $(OFFLINE_REGION)
+validate: venv ## sam validate --lint, cfn-lint in every supported Region, layer requirements in sync, statelint
 	$(BIN)/sam validate --lint --template template.yaml
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/python -m scripts.lint_template
 	$(BIN)/python scripts/layer_requirements.py --check
 	$(BIN)/python scripts/lint_state_machines.py
 
 pytest: venv ## unit, contract and integration tests
 	$(BIN)/python -m pytest
 
-test: lint typecheck validate pytest ## Everything CI checks, offline
+$(EMR_STAMP): jobs/requirements-emr-tests.txt jobs/requirements-emr.txt
+	@[ -n "$(EMR_PYTHON)" ] || { echo "make test-emr-spark needs Python 3.9 or 3.11 (what EMR 7 runs): pyenv install 3.9" >&2; exit 1; }
+	$(EMR_PYTHON) -m venv $(EMR_VENV)
+	$(EMR_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r jobs/requirements-emr-tests.txt
+	rm -f $(EMR_VENV)/.installed-* && touch $@
+
+test-emr-spark: $(EMR_STAMP) ## The Spark job's tests on EMR's Spark and Python (jobs/requirements-emr-tests.txt)
+	$(EMR_VENV)/bin/python --version
+	$(EMR_VENV)/bin/python -m pytest --noconftest -p tests.jobs.spark_session tests/jobs
+
+test: lint typecheck validate pytest test-emr-spark ## Everything CI checks, offline
 
 build: venv ## sam build (python3.13, arm64 layer)
 	PATH="$(BUILD_PATH)" $(BIN)/sam build --template template.yaml
 
 bench: venv ## Cold-start, per-record overhead and package-size benchmarks
 	$(BIN)/python -m bench
+
+preflight: venv ## Before a deploy: does this account and Region have what the stack needs? (read-only AWS calls; ARGS="--region ... --subnet subnet-...")
+	$(BIN)/python -m scripts.preflight $(ARGS)
+
+e2e: venv ## The user journeys against a deployed stack (STACK=..., AWS credentials; costs: docs/deploying.md)
+	$(BIN)/python -m pytest tests/e2e --stack $(STACK) $(ARGS)
 
 local-env: venv ## Write $(ENV_VARS) from a deployed stack's outputs (STACK=..., AWS credentials)
 	$(BIN)/python scripts/local_env.py $(STACK) $(ENV_VARS)
@@ -81,4 +106,4 @@ layer-requirements: venv ## Regenerate layers/medialens/requirements.txt from py
 	$(BIN)/python scripts/layer_requirements.py
 
 clean: ## Remove build output and caches
-	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache out
+	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache out $(EMR_VENV)

@@ -30,6 +30,8 @@ from medialens.adapters import aws  # noqa: E402
 
 from tests.support import stack as stack_support  # noqa: E402
 
+pytest_plugins = ["tests.jobs.spark_session"]
+
 
 @pytest.fixture(autouse=True)
 def _no_endpoint_left_behind(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,17 +164,6 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 55_000
-
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    """One local Spark session (one core) for every test that runs the Spark job."""
-    from jobs import label_mining
-
-    session = label_mining.session("local[1]", app_name="medialens-tests")
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.fixture
