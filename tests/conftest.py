@@ -11,20 +11,50 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-# Before any boto3 client exists: a region, fake credentials, no X-Ray, EMF namespace.
+# Before any boto3 client exists: no X-Ray, the EMF namespace.
 os.environ.update(
     {
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "medialens",
         "POWERTOOLS_METRICS_NAMESPACE": "Medialens",
     }
 )
-for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-    os.environ.pop(variable, None)
+OFFLINE_AWS = {
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("e2e", "user journeys (tests/e2e)")
+    group.addoption(
+        "--stack",
+        default=None,
+        metavar="NAME",
+        help="run tests/e2e against this deployed CloudFormation stack (default: offline)",
+    )
+    group.addoption(
+        "--with-emr",
+        action="store_true",
+        default=False,
+        help="with --stack, also run the EMR label-mining workflow (it starts a billed cluster)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A Region and fake credentials, unless the run targets a deployed stack.
+
+    ``pytest tests/e2e --stack NAME`` keeps the caller's credentials, profile and
+    Region; every other run can reach no AWS account.
+    """
+    if config.getoption("stack"):
+        return
+    os.environ.update(OFFLINE_AWS)
+    for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        os.environ.pop(variable, None)
+
 
 from medialens.adapters import aws  # noqa: E402
 

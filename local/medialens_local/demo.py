@@ -23,7 +23,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from medialens_local.aws import LocalAws, collection_ids, local_aws
-from medialens_local.rekognition.protocol import Served, serve
+from medialens_local.loopback import Served
+from medialens_local.rekognition.protocol import serve
 from medialens_local.rekognition.service import LocalRekognition
 from medialens_local.rekognition.video import LocalVideo
 from medialens_local.report import write_report

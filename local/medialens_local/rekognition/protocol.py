@@ -5,11 +5,10 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
 from typing import Any
+
+from medialens_local.loopback import QuietHandler, Served, start
 
 TARGET_PREFIX = "RekognitionService."
 
@@ -27,34 +26,6 @@ class RekognitionError(Exception):
 Operation = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-@dataclass
-class Served:
-    """A running service: its endpoint and how to stop it."""
-
-    endpoint: str
-    server: ThreadingHTTPServer
-    thread: Thread
-
-    def client(self, **options: Any) -> Any:
-        """Create a boto3 Rekognition client for this endpoint (it checks no credentials)."""
-        import boto3
-
-        return boto3.client(
-            "rekognition",
-            endpoint_url=self.endpoint,
-            region_name="eu-west-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - the local service checks none
-            **options,
-        )
-
-    def stop(self) -> None:
-        """Stop serving and wait for the server thread."""
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-
-
 def decode_blob(value: str) -> bytes:
     """JSON-protocol blobs travel base64-encoded."""
     try:
@@ -66,15 +37,7 @@ def decode_blob(value: str) -> bytes:
 def serve(operations: dict[str, Operation], host: str = "127.0.0.1", port: int = 0) -> Served:
     """Answer ``operations`` (by name, e.g. ``"DetectText"``) on a loopback port."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body leave in two writes; with Nagle's algorithm the body then
-        # waits for the client's delayed ACK, 40 ms on every call.
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             target = self.headers.get("X-Amz-Target", "")
             length = int(self.headers.get("Content-Length") or 0)
@@ -110,8 +73,4 @@ def serve(operations: dict[str, Operation], host: str = "127.0.0.1", port: int =
             self.end_headers()
             self.wfile.write(payload)
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    thread = Thread(target=server.serve_forever, name="local-rekognition", daemon=True)
-    thread.start()
-    bound_port = server.server_address[1]
-    return Served(endpoint=f"http://{host}:{bound_port}", server=server, thread=thread)
+    return start("rekognition", Handler, host, port)

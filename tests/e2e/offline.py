@@ -1,0 +1,383 @@
+"""The offline stack as an e2e target: everything on loopback, in this process.
+
+:func:`offline_target` starts, once:
+
+* moto's server provisioned from ``template.yaml`` (:func:`medialens_local.aws.local_aws`),
+  the local Rekognition with its real models, and the router that delivers S3, SNS and
+  SQS events to the real handlers;
+* the local Lex V2 runtime (:mod:`medialens_local.lex_runtime`) serving the template's
+  bot, whose code hook is the real ChatbotFunction;
+* the Batch Transform and EMR label-mining state machines, created in moto from the
+  real definitions with the template's substitutions, executed by moto's interpreter;
+  their Lambda tasks run the real handlers, SageMaker and EMR are the workflow tests'
+  stand-ins (``tests/support/workflows.py``), and the EMR step runs the Spark job in
+  local mode over the objects in moto's S3.
+
+Everything it changes in the process (environment, moto's configuration, patched moto
+classes) is put back when it stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from unittest import mock
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+from medialens_local.aws import REGION, LocalAws, local_aws
+from medialens_local.demo import local_rekognition
+from medialens_local.lex import BotDefinition, CodeHook
+from medialens_local.lex_runtime import BotAlias, serving
+from medialens_local.router import Router
+
+from tests.e2e.targets import LOCALE_ID, StackResources, Target, Timeouts
+from tests.support.workflows import (
+    MOTO_CONFIG,
+    StandIns,
+    label_mining_substitutions,
+    render,
+    sagemaker_stand_ins,
+    stand_ins,
+    validate,
+)
+
+BOT_ID = "LOCALBOTID"
+BOT_ALIAS_ID = "LOCALALIAS"
+POLL_S = 0.05
+CLUSTER_ID = "j-E2EOFFLINE0001"
+OFFLINE_TIMEOUTS = Timeouts(image_s=120, video_s=300, batch_transform_s=300, label_mining_s=600)
+"""Far above what the journeys take here (seconds), far below a deployed stack's waits."""
+BATCH_TRANSFORM = ("BatchTransformStateMachine", "batch_transform.asl.json")
+LABEL_MINING = ("LabelMiningStateMachine", "label_mining_emr.asl.json")
+
+
+class LambdaFailedError(RuntimeError):
+    """The bot's code hook raised: Lex answers DependencyFailedException."""
+
+
+class OfflineTarget(Target):
+    """The offline stack; :meth:`settle` delivers its events while it waits.
+
+    Handlers run in the thread that delivers their event: the router's (``settle``),
+    the Lex runtime's and moto's interpreter's. ``lock`` lets one run at a time, since
+    a handler's environment is the process's.
+    """
+
+    def __init__(
+        self,
+        aws: LocalAws,
+        router: Router,
+        resources: StackResources,
+        endpoints: Mapping[str, str],
+        lock: threading.RLock,
+        spark: Any = None,
+    ) -> None:
+        self.aws = aws
+        self.router = router
+        self.resources = resources
+        self.timeouts = OFFLINE_TIMEOUTS
+        self.lock = lock
+        self.spark = spark
+        self._endpoints = dict(endpoints)
+        self._clients: dict[str, Any] = {}
+
+    @property
+    def name(self) -> str:
+        """Say which stack this is."""
+        return f"the offline stack ({self.aws.endpoint})"
+
+    def client(self, service: str) -> Any:
+        """Return a client of the local stand-in that serves ``service``, made once."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(  # type: ignore[call-overload]
+                service,
+                endpoint_url=self._endpoints.get(service, self.aws.endpoint),
+                region_name=REGION,
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+            )
+        return self._clients[service]
+
+    def settle(self, until: Callable[[], bool], timeout_s: float) -> bool:
+        """Deliver every waiting event, as Lambda would, until ``until()`` holds."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self.lock:
+                self.router.drain()
+            if until():
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(POLL_S)
+
+    def prepare_label_mining(self, request: pytest.FixtureRequest) -> None:
+        """Check that the stack was started with the Spark session the EMR step runs on.
+
+        Raises
+        ------
+        RuntimeError
+            When it was not: starting Spark now could hang (see :func:`offline_target`).
+        """
+        if self.spark is None:
+            raise RuntimeError("the offline stack was started without a Spark session")
+
+
+def _code_hook(lock: threading.RLock, router: Router, logical_id: str) -> CodeHook:
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        with lock:
+            delivery = router.invoke_sync(logical_id, event)
+        if delivery.error is not None:
+            raise LambdaFailedError(delivery.error)
+        response: dict[str, Any] = delivery.response
+        return response
+
+    return invoke
+
+
+def _bot(aws: LocalAws, router: Router, lock: threading.RLock) -> BotAlias:
+    """The template's bot behind its live alias, whose code hook the template names."""
+    template = aws.resolver.template
+    [alias] = aws.resolver.resources("AWS::Lex::BotAlias").values()
+    [bot] = aws.resolver.resources("AWS::Lex::Bot").values()
+    [setting] = [
+        s for s in alias["Properties"]["BotAliasLocaleSettings"] if s["LocaleId"] == LOCALE_ID
+    ]
+    hook = setting["BotAliasLocaleSetting"]["CodeHookSpecification"]["LambdaCodeHook"]
+    function = hook["LambdaArn"]["Fn::GetAtt"][0]
+    return BotAlias(
+        bot_id=BOT_ID,
+        alias_id=BOT_ALIAS_ID,
+        alias_name=str(alias["Properties"]["BotAliasName"]),
+        locales={
+            LOCALE_ID: BotDefinition.from_template(
+                template, LOCALE_ID, resolve=aws.resolver.resolve
+            )
+        },
+        code_hook=_code_hook(lock, router, function),
+        idle_session_ttl_s=float(bot["Properties"]["IdleSessionTTLInSeconds"]),
+    )
+
+
+def _resolve(aws: LocalAws, value: Any) -> str:
+    """Resolve what the local resolver does, plus ``!Sub [text, {vars}]`` and ``!FindInMap``."""
+    if isinstance(value, dict) and "Fn::FindInMap" in value:
+        mapping, key, attribute = value["Fn::FindInMap"]
+        table = aws.resolver.template["Mappings"][mapping]
+        return str(table[_resolve(aws, key)][_resolve(aws, attribute)])
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), list):
+        text, variables = value["Fn::Sub"]
+        for name, variable in variables.items():
+            text = text.replace(f"${{{name}}}", _resolve(aws, variable))
+        return aws.resolver.resolve({"Fn::Sub": text})
+    return aws.resolver.resolve(value)
+
+
+def _lambda_functions(
+    aws: LocalAws, router: Router, lock: threading.RLock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Create every template function a definition names in moto's Lambda, run by the router.
+
+    moto's interpreter invokes them through its Lambda API; the invocation runs the
+    real handler with its template environment, and a raised error comes back as
+    Lambda's unhandled function error.
+    """
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    iam, lambda_ = aws.client("iam"), aws.client("lambda")
+    role = iam.create_role(
+        RoleName=aws.resolver.physical_name("e2e-functions"), AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "")
+    by_name: dict[str, str] = {}
+    for logical_id in aws.resolver.resources("AWS::Serverless::Function"):
+        name = aws.resolver.physical_name(logical_id)
+        arn = lambda_.create_function(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=role,
+            Handler="handler.lambda_handler",
+            Code={"ZipFile": code.getvalue()},
+        )["FunctionArn"]
+        aws.resolver.attributes[(logical_id, "Arn")] = arn
+        by_name[name] = logical_id
+
+    def invoke(
+        backend: Any,
+        function_name: str,
+        qualifier: Any,
+        body: Any,
+        headers: Any,
+        response_headers: dict[str, str],
+    ) -> bytes:
+        name = backend.get_function(function_name, qualifier).function_name
+        with lock:
+            delivery = router.invoke_sync(by_name[name], json.loads(body or "{}"))
+        if delivery.error is not None:
+            error_type, _, message = delivery.error.partition(": ")
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+        return json.dumps(delivery.response).encode()
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+
+
+def _state_machine(aws: LocalAws, logical_id: str, definition: str) -> str:
+    properties = aws.resolver.template["Resources"][logical_id]["Properties"]
+    arn: str = aws.client("stepfunctions").create_state_machine(
+        name=aws.resolver.physical_name(logical_id),
+        definition=definition,
+        roleArn=_resolve(aws, properties["Role"]),
+    )["stateMachineArn"]
+    return arn
+
+
+def _batch_transform(aws: LocalAws) -> str:
+    logical_id, file_name = BATCH_TRANSFORM
+    declared = aws.resolver.template["Resources"][logical_id]["Properties"]
+    values = {
+        name: _resolve(aws, value) for name, value in declared["DefinitionSubstitutions"].items()
+    }
+    return _state_machine(aws, logical_id, render(file_name, values))
+
+
+def _label_mining(aws: LocalAws) -> str:
+    logical_id, file_name = LABEL_MINING
+    values = label_mining_substitutions(aws.bucket, aws.resolver.ref("WorkflowsTopic"))
+    return _state_machine(aws, logical_id, render(file_name, values))
+
+
+def _s3_parts(uri: str) -> tuple[str, str]:
+    parts = urlsplit(uri)
+    return parts.netloc, parts.path.lstrip("/")
+
+
+def emr_stand_ins(s3: Any, spark: Callable[[], Any]) -> StandIns:
+    """createCluster, addStep and terminateCluster, with the step's Spark job run here.
+
+    Each request is checked against botocore's EMR model. The step's ``spark-submit``
+    arguments are the job's own: its input is fetched from S3 into a folder, the job
+    runs on ``spark()`` in local mode, and what it wrote goes to its S3 output.
+    """
+    from jobs import label_mining
+
+    def create_cluster(params: dict[str, Any]) -> dict[str, Any]:
+        validate("emr", "RunJobFlow", params)
+        return {"ClusterId": CLUSTER_ID, "ClusterArn": f"arn:aws:elasticmapreduce:::{CLUSTER_ID}"}
+
+    def add_step(params: dict[str, Any]) -> dict[str, Any]:
+        validate(
+            "emr", "AddJobFlowSteps", {"JobFlowId": params["ClusterId"], "Steps": [params["Step"]]}
+        )
+        args = params["Step"]["HadoopJarStep"]["Args"]
+        script = next(i for i, arg in enumerate(args) if arg.endswith(".py"))
+        options, _ = label_mining.parse_args(args[script + 1 :])
+        with tempfile.TemporaryDirectory() as folder:
+            inputs, outputs = Path(folder, "in"), Path(folder, "out")
+            bucket, prefix = _s3_parts(options.input)
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    local = inputs / item["Key"].replace("/", "_")
+                    local.parent.mkdir(parents=True, exist_ok=True)
+                    local.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+            label_mining.run(spark(), replace(options, input=str(inputs), output=str(outputs)))
+            bucket, prefix = _s3_parts(options.output + "/")
+            for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
+                if not path.name.endswith(".crc"):
+                    key = prefix + path.relative_to(outputs).as_posix()
+                    s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        return {"StepId": "s-E2EOFFLINE"}
+
+    return StandIns(
+        handlers={
+            ("elasticmapreduce", "createCluster"): create_cluster,
+            ("elasticmapreduce", "addStep"): add_step,
+            ("elasticmapreduce", "terminateCluster"): lambda params: {"terminated": True},
+        }
+    )
+
+
+@contextlib.contextmanager
+def _sagemaker_client_for(aws: LocalAws) -> Iterator[None]:
+    """Let the SageMaker stand-in's own client, made with boto3's defaults, reach moto."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            "AWS_ENDPOINT_URL_SAGEMAKER": aws.endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+        }.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_SESSION_TOKEN", raising=False)
+        patch.delenv("AWS_PROFILE", raising=False)
+        yield
+
+
+@contextlib.contextmanager
+def offline_target(spark: Any = None) -> Iterator[OfflineTarget]:
+    """Start the offline stack with its bot and workflows; stop it and put the process back.
+
+    Parameters
+    ----------
+    spark : SparkSession, optional
+        The local session the EMR step stand-in runs the job on; without one, the EMR
+        workflow's step fails. It must be started before the stack: PySpark launches its
+        JVM with a ``preexec_fn``, so the child runs Python after ``fork``, and there it
+        frees the thread-locals of the local video's decoder threads, whose FFmpeg
+        contexts then wait forever on locks held by threads that were not forked.
+    """
+    from moto.core.config import default_user_config
+
+    saved = dict(os.environ)
+    try:
+        with (
+            local_aws() as aws,
+            local_rekognition(aws) as rekognition,
+            pytest.MonkeyPatch.context() as monkeypatch,
+            mock.patch.dict(default_user_config, MOTO_CONFIG),
+        ):
+            router = Router(aws, rekognition.endpoint)
+            lock = threading.RLock()
+            # moto's interpreter calls services at localhost:$MOTO_PORT.
+            monkeypatch.setenv("MOTO_PORT", str(urlsplit(aws.endpoint).port))
+            _lambda_functions(aws, router, lock, monkeypatch)
+            s3 = aws.client("s3")
+            with _sagemaker_client_for(aws):
+                sagemaker = sagemaker_stand_ins(s3, aws.bucket)
+            target: OfflineTarget
+            emr = emr_stand_ins(s3, lambda: target.spark)
+            handlers = StandIns(handlers={**sagemaker.handlers, **emr.handlers})
+            with (
+                stand_ins(monkeypatch, handlers),
+                serving([_bot(aws, router, lock)]) as lex,
+            ):
+                resources = StackResources(
+                    bucket=aws.bucket,
+                    catalog_table=aws.resolver.ref("CatalogTable"),
+                    uploads_prefix=aws.resolver.ref("UploadsPrefix"),
+                    model_data_key=aws.resolver.ref("ModelDataKey"),
+                    bot_id=BOT_ID,
+                    bot_alias_id=BOT_ALIAS_ID,
+                    batch_transform_state_machine_arn=_batch_transform(aws),
+                    label_mining_state_machine_arn=_label_mining(aws),
+                )
+                target = OfflineTarget(
+                    aws, router, resources, {"lexv2-runtime": lex.endpoint}, lock, spark
+                )
+                yield target
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
