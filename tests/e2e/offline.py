@@ -23,13 +23,10 @@ import contextlib
 import io
 import json
 import os
-import tempfile
 import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 from unittest import mock
 from urllib.parse import urlsplit
@@ -46,17 +43,16 @@ from tests.e2e.targets import LOCALE_ID, StackResources, Target, Timeouts
 from tests.support.workflows import (
     MOTO_CONFIG,
     StandIns,
+    emr_spark_stand_ins,
     label_mining_substitutions,
     render,
     sagemaker_stand_ins,
     stand_ins,
-    validate,
 )
 
 BOT_ID = "LOCALBOTID"
 BOT_ALIAS_ID = "LOCALALIAS"
 POLL_S = 0.05
-CLUSTER_ID = "j-E2EOFFLINE0001"
 OFFLINE_TIMEOUTS = Timeouts(image_s=120, video_s=300, batch_transform_s=300, label_mining_s=600)
 """Far above what the journeys take here (seconds), far below a deployed stack's waits."""
 BATCH_TRANSFORM = ("BatchTransformStateMachine", "batch_transform.asl.json")
@@ -260,56 +256,6 @@ def _label_mining(aws: LocalAws) -> str:
     return _state_machine(aws, logical_id, render(file_name, values))
 
 
-def _s3_parts(uri: str) -> tuple[str, str]:
-    parts = urlsplit(uri)
-    return parts.netloc, parts.path.lstrip("/")
-
-
-def emr_stand_ins(s3: Any, spark: Callable[[], Any]) -> StandIns:
-    """createCluster, addStep and terminateCluster, with the step's Spark job run here.
-
-    Each request is checked against botocore's EMR model. The step's ``spark-submit``
-    arguments are the job's own: its input is fetched from S3 into a folder, the job
-    runs on ``spark()`` in local mode, and what it wrote goes to its S3 output.
-    """
-    from jobs import label_mining
-
-    def create_cluster(params: dict[str, Any]) -> dict[str, Any]:
-        validate("emr", "RunJobFlow", params)
-        return {"ClusterId": CLUSTER_ID, "ClusterArn": f"arn:aws:elasticmapreduce:::{CLUSTER_ID}"}
-
-    def add_step(params: dict[str, Any]) -> dict[str, Any]:
-        validate(
-            "emr", "AddJobFlowSteps", {"JobFlowId": params["ClusterId"], "Steps": [params["Step"]]}
-        )
-        args = params["Step"]["HadoopJarStep"]["Args"]
-        script = next(i for i, arg in enumerate(args) if arg.endswith(".py"))
-        options, _ = label_mining.parse_args(args[script + 1 :])
-        with tempfile.TemporaryDirectory() as folder:
-            inputs, outputs = Path(folder, "in"), Path(folder, "out")
-            bucket, prefix = _s3_parts(options.input)
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                for item in page.get("Contents", []):
-                    local = inputs / item["Key"].replace("/", "_")
-                    local.parent.mkdir(parents=True, exist_ok=True)
-                    local.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
-            label_mining.run(spark(), replace(options, input=str(inputs), output=str(outputs)))
-            bucket, prefix = _s3_parts(options.output + "/")
-            for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
-                if not path.name.endswith(".crc"):
-                    key = prefix + path.relative_to(outputs).as_posix()
-                    s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-        return {"StepId": "s-E2EOFFLINE"}
-
-    return StandIns(
-        handlers={
-            ("elasticmapreduce", "createCluster"): create_cluster,
-            ("elasticmapreduce", "addStep"): add_step,
-            ("elasticmapreduce", "terminateCluster"): lambda params: {"terminated": True},
-        }
-    )
-
-
 @contextlib.contextmanager
 def _sagemaker_client_for(aws: LocalAws) -> Iterator[None]:
     """Let the SageMaker stand-in's own client, made with boto3's defaults, reach moto."""
@@ -358,7 +304,7 @@ def offline_target(spark: Any = None) -> Iterator[OfflineTarget]:
             with _sagemaker_client_for(aws):
                 sagemaker = sagemaker_stand_ins(s3, aws.bucket)
             target: OfflineTarget
-            emr = emr_stand_ins(s3, lambda: target.spark)
+            emr = emr_spark_stand_ins(s3, lambda: target.spark)
             handlers = StandIns(handlers={**sagemaker.handlers, **emr.handlers})
             with (
                 stand_ins(monkeypatch, handlers),

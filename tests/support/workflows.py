@@ -8,6 +8,8 @@ what the real definition would have sent and on the execution history.
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import io
 import json
 import tempfile
@@ -18,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
@@ -335,6 +338,70 @@ def sagemaker_stand_ins(
             ("sagemaker", "createTransformJob"): create_transform_job,
         }
     )
+
+
+EMR_CLUSTER_ID = "j-2AXXXXXXGAPLF"
+
+
+def emr_spark_stand_ins(s3: Any, spark: Callable[[], Any], *, fail: bool = False) -> StandIns:
+    """createCluster and terminateCluster answered; addStep runs the step's Spark job here.
+
+    Each request is checked against botocore's EMR model. The arguments after the step's
+    script are the job's own: the objects its ``--input`` names (an ``s3://`` prefix, or
+    a glob as Spark reads one) are fetched into a folder, the job runs on ``spark()`` in
+    local mode, and what it wrote (not Hadoop's ``.crc`` files) goes to its ``--output``.
+    Nothing to read fails the step as Spark does; so does every step with ``fail``.
+    """
+    from jobs import label_mining
+
+    def create_cluster(params: dict[str, Any]) -> dict[str, Any]:
+        validate("emr", "RunJobFlow", params)
+        return {"ClusterId": EMR_CLUSTER_ID}
+
+    def add_step(params: dict[str, Any]) -> dict[str, Any]:
+        validate(
+            "emr", "AddJobFlowSteps", {"JobFlowId": params["ClusterId"], "Steps": [params["Step"]]}
+        )
+        if fail:
+            raise TaskError("States.TaskFailed", "Step s-1 FAILED: ExitCode 1")
+        args = params["Step"]["HadoopJarStep"]["Args"]
+        script = next(i for i, arg in enumerate(args) if arg.endswith(".py"))
+        options, _ = label_mining.parse_args(args[script + 1 :])
+        with tempfile.TemporaryDirectory() as folder:
+            inputs, outputs = Path(folder, "in"), Path(folder, "out")
+            bucket, pattern = _s3_location(options.input)
+            listed = pattern.split("*", 1)[0]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=listed):
+                for item in page.get("Contents", []):
+                    if fnmatch.fnmatch(item["Key"], pattern + "*"):
+                        local = inputs / item["Key"].removeprefix(listed).replace("/", "_")
+                        local.parent.mkdir(parents=True, exist_ok=True)
+                        body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+                        local.write_bytes(body)
+            if not inputs.exists():
+                raise TaskError("States.TaskFailed", f"Path does not exist: {options.input}")
+            label_mining.run(
+                spark(), dataclasses.replace(options, input=str(inputs), output=str(outputs))
+            )
+            bucket, prefix = _s3_location(options.output.rstrip("/") + "/")
+            for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
+                if not path.name.endswith(".crc"):
+                    key = prefix + path.relative_to(outputs).as_posix()
+                    s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        return {"StepId": "s-1"}
+
+    return StandIns(
+        handlers={
+            ("elasticmapreduce", "createCluster"): create_cluster,
+            ("elasticmapreduce", "addStep"): add_step,
+            ("elasticmapreduce", "terminateCluster"): lambda params: {"terminated": True},
+        }
+    )
+
+
+def _s3_location(uri: str) -> tuple[str, str]:
+    parts = urlsplit(uri)
+    return parts.netloc, parts.path.lstrip("/")
 
 
 def render(name: str, substitutions: Mapping[str, str]) -> str:

@@ -10,12 +10,8 @@ export, and the trained model's own inference code over the records the job wrot
 
 from __future__ import annotations
 
-import dataclasses
-import fnmatch
 import json
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -24,14 +20,15 @@ from moto import mock_aws
 from moto.dynamodb.models.table_export import TableExport
 from pyspark.sql import SparkSession
 
-from jobs import label_mining, synthetic_catalog
+from jobs import synthetic_catalog
 from tests.support.stack import create_table, resolve, resource
 from tests.support.workflows import (
+    EMR_CLUSTER_ID,
     MOTO_CONFIG,
     Execution,
     StandIns,
-    TaskError,
     deployed_job_uri,
+    emr_spark_stand_ins,
     execute,
     label_mining_substitutions,
     nested_executions,
@@ -41,12 +38,10 @@ from tests.support.workflows import (
     sagemaker_stand_ins,
     stand_ins,
     subscribed_topic,
-    validate,
 )
 
 BUCKET = "media"
 RECORDS = 400
-CLUSTER = "j-PIPELINE"
 IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 
 
@@ -146,68 +141,9 @@ def deploy(aws: dict[str, Any], *, poll_seconds: int = 1, max_polls: int = 30) -
     )
 
 
-def download(aws: dict[str, Any], pattern: str, folder: Path) -> int:
-    """Fetch every object matching an ``s3://bucket/glob/`` the way Spark reads it."""
-    prefix = pattern.split(f"s3://{BUCKET}/", 1)[1]
-    listed_prefix = prefix.split("*", 1)[0]
-    count = 0
-    for page in (
-        aws["s3"].get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=listed_prefix)
-    ):
-        for item in page.get("Contents", []):
-            if fnmatch.fnmatch(item["Key"], prefix + "*"):
-                target = folder / item["Key"].rsplit("/", 1)[1]
-                target.write_bytes(
-                    aws["s3"].get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
-                )
-                count += 1
-    return count
-
-
-def upload(aws: dict[str, Any], folder: Path, uri: str) -> None:
-    prefix = uri.split(f"s3://{BUCKET}/", 1)[1].rstrip("/") + "/"
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        if path.name.endswith(".crc"):
-            continue
-        key = prefix + path.relative_to(folder).as_posix()
-        aws["s3"].put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
-
-
-def emr(aws: dict[str, Any], spark: SparkSession | None, *, fail: bool = False) -> StandIns:
-    """createCluster/terminateCluster answered; addStep runs the Spark job here."""
-
-    def created(params: dict[str, Any]) -> dict[str, Any]:
-        validate("emr", "RunJobFlow", params)
-        return {"ClusterId": CLUSTER}
-
-    def stepped(params: dict[str, Any]) -> dict[str, Any]:
-        validate(
-            "emr", "AddJobFlowSteps", {"JobFlowId": params["ClusterId"], "Steps": [params["Step"]]}
-        )
-        if fail or spark is None:
-            raise TaskError("States.TaskFailed", "Step s-1 FAILED: ExitCode 1")
-        args = params["Step"]["HadoopJarStep"]["Args"]
-        assert args[3] == deployed_job_uri(BUCKET, "JobScriptUri")
-        options, _ = label_mining.parse_args(args[4:])
-        with tempfile.TemporaryDirectory() as scratch:
-            local_input, local_output = Path(scratch, "in"), Path(scratch, "out")
-            local_input.mkdir()
-            if not download(aws, options.input, local_input):
-                raise TaskError("States.TaskFailed", f"Path does not exist: {options.input}")
-            label_mining.run(
-                spark,
-                dataclasses.replace(options, input=str(local_input), output=str(local_output)),
-            )
-            upload(aws, local_output, options.output)
-        return {"StepId": "s-1"}
-
-    return StandIns(
-        handlers={
-            ("elasticmapreduce", "createCluster"): created,
-            ("elasticmapreduce", "addStep"): stepped,
-            ("elasticmapreduce", "terminateCluster"): lambda params: {"terminated": True},
-        }
-    )
+def emr(aws: dict[str, Any], spark: SparkSession | None = None, *, fail: bool = False) -> StandIns:
+    """The EMR stand-ins, running the Spark job over moto's S3; without a session a step fails."""
+    return emr_spark_stand_ins(aws["s3"], lambda: spark, fail=fail or spark is None)
 
 
 def sagemaker(aws: dict[str, Any], standins: StandIns) -> StandIns:
@@ -248,11 +184,14 @@ def test_the_pipeline_exports_mines_trains_and_suggests(
     ]
     [step] = standins.called("elasticmapreduce", "addStep")
     args = step["Step"]["HadoopJarStep"]["Args"]
+    assert args[3] == deployed_job_uri(BUCKET, "JobScriptUri")
     assert args[-2:] == ["--input-format", "dynamodb"]
     assert args[args.index("--input") + 1] == (
         f"s3://{BUCKET}/exports/pipeline/nightly/AWSDynamoDB/*/data/"
     )
-    assert standins.called("elasticmapreduce", "terminateCluster") == [{"ClusterId": CLUSTER}]
+    assert standins.called("elasticmapreduce", "terminateCluster") == [
+        {"ClusterId": EMR_CLUSTER_ID}
+    ]
     [model] = standins.called("sagemaker", "createModel")
     model_url = f"s3://{BUCKET}/models/label_suggester/runs/nightly/model.tar.gz"
     assert model["PrimaryContainer"]["ModelDataUrl"] == model_url
@@ -339,7 +278,9 @@ def test_a_failed_mining_step_stops_the_pipeline_before_training(
     assert execution.status == "FAILED"
     assert execution.entered()[-4:] == ["ExportDone", "MineLabels", "NotifyFailure", "Failed"]
     # The stage's own workflow terminated its cluster before failing.
-    assert standins.called("elasticmapreduce", "terminateCluster") == [{"ClusterId": CLUSTER}]
+    assert standins.called("elasticmapreduce", "terminateCluster") == [
+        {"ClusterId": EMR_CLUSTER_ID}
+    ]
     assert standins.called("sagemaker", "createModel") == []
     assert (
         aws["dynamodb"].scan()["Items"]
