@@ -45,10 +45,6 @@ LINKS_ATTRIBUTE = "medialens.links"
 QUIT = {"quit", "exit", "bye", "/quit", "/exit"}
 
 
-class LambdaFailedError(RuntimeError):
-    """The code hook raised: Lex would say "Received error response from Lambda"."""
-
-
 def render(reply: BotReply, console: Console, *, trace: bool = False) -> None:
     """Print the bot's messages, its buttons and the links it handed out."""
     if trace and reply.interpretation is not None:
@@ -175,16 +171,9 @@ def chat(folder: Path, console: Console, said: Iterable[str], *, speech: bool, t
         bot = BotDefinition.from_template(load_template(), resolve=stack.aws.resolver.resolve)
         suggestions = _suggestions_note(stack.aws, OUT)
 
-        def code_hook(event: dict[str, Any]) -> dict[str, Any]:
-            delivery = stack.router.invoke_sync(FUNCTION, event)
-            if delivery.error is not None:
-                raise LambdaFailedError(delivery.error)
-            response: dict[str, Any] = delivery.response
-            return response
-
         session = LocalLexSession(
             bot,
-            code_hook,
+            stack.router.caller(FUNCTION),
             today=lambda: datetime.now(UTC).date(),
             input_mode="Speech" if speech else "Text",
         )

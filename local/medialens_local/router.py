@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
@@ -11,6 +12,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,6 +97,10 @@ def load_handler(code_dir: str) -> ModuleType:
     return module
 
 
+class LambdaFailedError(RuntimeError):
+    """A synchronous invocation raised: Lex would say "Received error response from Lambda"."""
+
+
 class Router:
     """Polls each function's event queue and invokes its handler with Lambda's retry rules.
 
@@ -153,6 +159,26 @@ class Router:
         self._call(self._handler(logical_id), delivery)
         delivery.duration_s = time.perf_counter() - started
         return delivery
+
+    def caller(
+        self, logical_id: str, lock: AbstractContextManager[Any] | None = None
+    ) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """Invoke ``logical_id`` as a synchronous caller (Lex's code hook) does.
+
+        A handler that raised raises :class:`LambdaFailedError` in the caller. ``lock``
+        is held around each invocation, for callers in other threads: a handler's
+        environment is the process's.
+        """
+
+        def call(event: dict[str, Any]) -> dict[str, Any]:
+            with lock or contextlib.nullcontext():
+                delivery = self.invoke_sync(logical_id, event)
+            if delivery.error is not None:
+                raise LambdaFailedError(delivery.error)
+            response: dict[str, Any] = delivery.response
+            return response
+
+        return call
 
     def _call(self, handler: ModuleType, delivery: Delivery) -> bool:
         """Run one attempt with a fresh context; ``True`` when the handler returned."""

@@ -84,7 +84,7 @@ class Resolver:
         return self.physical_name(name)
 
     def resolve(self, value: Any) -> str:
-        """Resolve a scalar, ``Ref``, ``Fn::Sub`` or ``Fn::GetAtt`` to a string.
+        """Resolve a scalar, ``Ref``, ``Fn::Sub``, ``Fn::GetAtt`` or ``Fn::FindInMap``.
 
         Raises
         ------
@@ -96,11 +96,23 @@ class Resolver:
         if "Ref" in value:
             return self.ref(value["Ref"])
         if "Fn::Sub" in value:
-            text = value["Fn::Sub"]
-            return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub_part(m.group(1)), text)
+            text, variables = (
+                (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+            )
+            resolved = {name: self.resolve(variable) for name, variable in variables.items()}
+            return re.sub(
+                r"\$\{([^}]+)\}",
+                lambda m: (
+                    resolved[m.group(1)] if m.group(1) in resolved else self._sub_part(m.group(1))
+                ),
+                text,
+            )
         if "Fn::GetAtt" in value:
             logical_id, attribute = value["Fn::GetAtt"]
             return self.attributes[(logical_id, attribute)]
+        if "Fn::FindInMap" in value:
+            mapping, key, attribute = (self.resolve(part) for part in value["Fn::FindInMap"])
+            return str(self.template["Mappings"][mapping][key][attribute])
         raise ValueError(f"unsupported intrinsic in local stack: {value}")
 
     def _sub_part(self, name: str) -> str:

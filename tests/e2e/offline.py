@@ -35,7 +35,7 @@ import boto3
 import pytest
 from medialens_local.aws import REGION, LocalAws, local_aws
 from medialens_local.demo import local_rekognition
-from medialens_local.lex import BotDefinition, CodeHook
+from medialens_local.lex import BotDefinition
 from medialens_local.lex_runtime import BotAlias, serving
 from medialens_local.router import Router
 
@@ -57,10 +57,6 @@ OFFLINE_TIMEOUTS = Timeouts(image_s=120, video_s=300, batch_transform_s=300, lab
 """Far above what the journeys take here (seconds), far below a deployed stack's waits."""
 BATCH_TRANSFORM = ("BatchTransformStateMachine", "batch_transform.asl.json")
 LABEL_MINING = ("LabelMiningStateMachine", "label_mining_emr.asl.json")
-
-
-class LambdaFailedError(RuntimeError):
-    """The bot's code hook raised: Lex answers DependencyFailedException."""
 
 
 class OfflineTarget(Target):
@@ -130,18 +126,6 @@ class OfflineTarget(Target):
             raise RuntimeError("the offline stack was started without a Spark session")
 
 
-def _code_hook(lock: threading.RLock, router: Router, logical_id: str) -> CodeHook:
-    def invoke(event: dict[str, Any]) -> dict[str, Any]:
-        with lock:
-            delivery = router.invoke_sync(logical_id, event)
-        if delivery.error is not None:
-            raise LambdaFailedError(delivery.error)
-        response: dict[str, Any] = delivery.response
-        return response
-
-    return invoke
-
-
 def _bot(aws: LocalAws, router: Router, lock: threading.RLock) -> BotAlias:
     """The template's bot behind its live alias, whose code hook the template names."""
     template = aws.resolver.template
@@ -161,23 +145,9 @@ def _bot(aws: LocalAws, router: Router, lock: threading.RLock) -> BotAlias:
                 template, LOCALE_ID, resolve=aws.resolver.resolve
             )
         },
-        code_hook=_code_hook(lock, router, function),
+        code_hook=router.caller(function, lock),
         idle_session_ttl_s=float(bot["Properties"]["IdleSessionTTLInSeconds"]),
     )
-
-
-def _resolve(aws: LocalAws, value: Any) -> str:
-    """Resolve what the local resolver does, plus ``!Sub [text, {vars}]`` and ``!FindInMap``."""
-    if isinstance(value, dict) and "Fn::FindInMap" in value:
-        mapping, key, attribute = value["Fn::FindInMap"]
-        table = aws.resolver.template["Mappings"][mapping]
-        return str(table[_resolve(aws, key)][_resolve(aws, attribute)])
-    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), list):
-        text, variables = value["Fn::Sub"]
-        for name, variable in variables.items():
-            text = text.replace(f"${{{name}}}", _resolve(aws, variable))
-        return aws.resolver.resolve({"Fn::Sub": text})
-    return aws.resolver.resolve(value)
 
 
 def _lambda_functions(
@@ -236,7 +206,7 @@ def _state_machine(aws: LocalAws, logical_id: str, definition: str) -> str:
     arn: str = aws.client("stepfunctions").create_state_machine(
         name=aws.resolver.physical_name(logical_id),
         definition=definition,
-        roleArn=_resolve(aws, properties["Role"]),
+        roleArn=aws.resolver.resolve(properties["Role"]),
     )["stateMachineArn"]
     return arn
 
@@ -245,7 +215,8 @@ def _batch_transform(aws: LocalAws) -> str:
     logical_id, file_name = BATCH_TRANSFORM
     declared = aws.resolver.template["Resources"][logical_id]["Properties"]
     values = {
-        name: _resolve(aws, value) for name, value in declared["DefinitionSubstitutions"].items()
+        name: aws.resolver.resolve(value)
+        for name, value in declared["DefinitionSubstitutions"].items()
     }
     return _state_machine(aws, logical_id, render(file_name, values))
 
