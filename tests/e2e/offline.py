@@ -20,12 +20,9 @@ classes) is put back when it stops.
 from __future__ import annotations
 
 import contextlib
-import io
-import json
 import os
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from unittest import mock
@@ -42,9 +39,11 @@ from medialens_local.router import Router
 from tests.e2e.targets import LOCALE_ID, StackResources, Target, Timeouts
 from tests.support.workflows import (
     MOTO_CONFIG,
+    FunctionError,
     StandIns,
     emr_spark_stand_ins,
     label_mining_substitutions,
+    moto_functions,
     render,
     sagemaker_stand_ins,
     stand_ins,
@@ -153,52 +152,33 @@ def _bot(aws: LocalAws, router: Router, lock: threading.RLock) -> BotAlias:
 def _lambda_functions(
     aws: LocalAws, router: Router, lock: threading.RLock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Create every template function a definition names in moto's Lambda, run by the router.
+    """Create the template's functions in moto's Lambda, each invocation run by the router.
 
     moto's interpreter invokes them through its Lambda API; the invocation runs the
-    real handler with its template environment, and a raised error comes back as
-    Lambda's unhandled function error.
+    real handler with its template environment.
     """
-    from moto.awslambda_simple.models import LambdaSimpleBackend
+    by_name = {
+        aws.resolver.physical_name(logical_id): logical_id
+        for logical_id in aws.resolver.resources("AWS::Serverless::Function")
+    }
 
-    iam, lambda_ = aws.client("iam"), aws.client("lambda")
-    role = iam.create_role(
-        RoleName=aws.resolver.physical_name("e2e-functions"), AssumeRolePolicyDocument="{}"
-    )["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("handler.py", "")
-    by_name: dict[str, str] = {}
-    for logical_id in aws.resolver.resources("AWS::Serverless::Function"):
-        name = aws.resolver.physical_name(logical_id)
-        arn = lambda_.create_function(
-            FunctionName=name,
-            Runtime="python3.13",
-            Role=role,
-            Handler="handler.lambda_handler",
-            Code={"ZipFile": code.getvalue()},
-        )["FunctionArn"]
-        aws.resolver.attributes[(logical_id, "Arn")] = arn
-        by_name[name] = logical_id
-
-    def invoke(
-        backend: Any,
-        function_name: str,
-        qualifier: Any,
-        body: Any,
-        headers: Any,
-        response_headers: dict[str, str],
-    ) -> bytes:
-        name = backend.get_function(function_name, qualifier).function_name
+    def run(name: str, event: dict[str, Any]) -> Any:
         with lock:
-            delivery = router.invoke_sync(by_name[name], json.loads(body or "{}"))
+            delivery = router.invoke_sync(by_name[name], event)
         if delivery.error is not None:
             error_type, _, message = delivery.error.partition(": ")
-            response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
-        return json.dumps(delivery.response).encode()
+            raise FunctionError(error_type, message)
+        return delivery.response
 
-    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+    arns = moto_functions(
+        monkeypatch,
+        run,
+        by_name,
+        lambda_client=aws.client("lambda"),
+        iam_client=aws.client("iam"),
+    )
+    for name, arn in arns.items():
+        aws.resolver.attributes[(by_name[name], "Arn")] = arn
 
 
 def _state_machine(aws: LocalAws, logical_id: str, definition: str) -> str:

@@ -15,7 +15,7 @@ import json
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,6 +235,74 @@ MOTO_CONFIG: Any = {
 """moto runs executions, and Lambda tasks without Docker (through :func:`real_handlers`)."""
 
 
+class FunctionError(Exception):
+    """A function's unhandled error, by the type and message Lambda reports."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
+
+
+FunctionRun = Callable[[str, dict[str, Any]], Any]
+"""Runs a function's handler: ``(function name, event) -> answer``; raising is its error."""
+
+
+def moto_functions(
+    monkeypatch: pytest.MonkeyPatch,
+    run: FunctionRun,
+    names: Iterable[str],
+    *,
+    lambda_client: Any = None,
+    iam_client: Any = None,
+) -> dict[str, str]:
+    """Create moto Lambda functions (no Docker) whose invocations call ``run``.
+
+    An error ``run`` raises comes back as Lambda's unhandled function error
+    (``X-Amz-Function-Error: Unhandled`` and ``{"errorType", "errorMessage"}``), which is
+    what a Step Functions task then fails with. Returns each function's ARN.
+    """
+
+    def invoke(
+        backend: Any,
+        function_name: str,
+        qualifier: Any,
+        body: Any,
+        headers: Any = None,
+        response_headers: dict[str, str] | None = None,
+    ) -> bytes:
+        name = backend.get_function(function_name, qualifier).function_name
+        try:
+            return json.dumps(run(name, json.loads(body or "{}"))).encode()
+        except Exception as error:  # noqa: BLE001 - answered as Lambda answers it
+            if response_headers is not None:
+                response_headers["x-amz-function-error"] = "Unhandled"
+            kind, message = (
+                (error.error_type, error.message)
+                if isinstance(error, FunctionError)
+                else (type(error).__name__, str(error))
+            )
+            return json.dumps({"errorType": kind, "errorMessage": message}).encode()
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+    iam = iam_client or boto3.client("iam")
+    lambda_ = lambda_client or boto3.client("lambda")
+    role = iam.create_role(RoleName="functions", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "")
+    return {
+        name: lambda_.create_function(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=role,
+            Handler="handler.lambda_handler",
+            Code={"ZipFile": code.getvalue()},
+        )["FunctionArn"]
+        for name in names
+    }
+
+
 def real_handlers(
     monkeypatch: pytest.MonkeyPatch, context: Any, functions: Mapping[str, str]
 ) -> dict[str, str]:
@@ -245,26 +313,10 @@ def real_handlers(
     """
     handlers = {name: load_handler(directory) for name, directory in functions.items()}
 
-    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, *_: Any) -> bytes:
-        name = self.get_function(function_name, qualifier).function_name
-        answer = handlers[name].lambda_handler(json.loads(body or "{}"), context)
-        return json.dumps(answer).encode()
+    def run(name: str, event: dict[str, Any]) -> Any:
+        return handlers[name].lambda_handler(event, context)
 
-    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
-    role = boto3.client("iam").create_role(RoleName="functions", AssumeRolePolicyDocument="{}")
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("handler.py", "")
-    return {
-        name: boto3.client("lambda").create_function(
-            FunctionName=name,
-            Runtime="python3.13",
-            Role=role["Role"]["Arn"],
-            Handler="handler.lambda_handler",
-            Code={"ZipFile": code.getvalue()},
-        )["FunctionArn"]
-        for name in functions
-    }
+    return moto_functions(monkeypatch, run, functions)
 
 
 def sagemaker_stand_ins(
