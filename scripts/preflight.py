@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,7 +20,7 @@ import boto3
 from botocore import exceptions as boto_errors
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
-from medialens_local.template import supported_regions
+from medialens_local.template import load_template, supported_regions
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
@@ -44,9 +44,10 @@ DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperat
 EMR_TAG = "for-use-with-amazon-emr-managed-policies"
 CREDENTIALS_FIX = "configure AWS credentials (aws configure / AWS_PROFILE)"
 PYTHON_FIX = "sam build needs python3.13 on PATH (pyenv install 3.13, or PYENV_VERSION=3.13.x)"
-# EMR nodes default to m5.xlarge (4 vCPUs): primary + 2 core on demand, 2 task nodes on Spot.
-EMR_ON_DEMAND_VCPUS = 12
-EMR_SPOT_VCPUS = 8
+# vCPUs of the template's default EMR instance type (EC2 User Guide, "Amazon EC2 instance
+# type specifications", general purpose: m5.xlarge has 4); the cluster's own shape
+# (primary, core and task counts and types) comes from template.yaml's defaults.
+INSTANCE_VCPUS = {"m5.xlarge": 4}
 # Rekognition's API reference does not name its quotas; the console lists the first one
 # (re:Post, "quota increase for rekognition stored video concurrent jobs").
 REKOGNITION_VIDEO_QUOTA_NAMES = (
@@ -68,6 +69,21 @@ class Check:
     fix: str = ""
 
 
+def template_default(parameter: str) -> str:
+    """A template parameter's default, as the deploy takes it when not overridden."""
+    return str(load_template()["Parameters"][parameter]["Default"])
+
+
+def emr_vcpus() -> tuple[int, int]:
+    """The On-Demand (primary and core) and Spot (task) vCPUs of the default EMR cluster."""
+    vcpus = {
+        role: INSTANCE_VCPUS[template_default(f"Emr{role}InstanceType")]
+        for role in ("Primary", "Core", "Task")
+    }
+    on_demand = vcpus["Primary"] + vcpus["Core"] * int(template_default("EmrCoreInstanceCount"))
+    return on_demand, vcpus["Task"] * int(template_default("EmrTaskInstanceCount"))
+
+
 @dataclass(frozen=True)
 class Options:
     """The Region, the EMR subnet and the template parameters to check against."""
@@ -75,9 +91,13 @@ class Options:
     region: str | None = None
     profile: str | None = None
     subnet: str | None = None
-    name_prefix: str = "medialens"
-    transform_instance_type: str = "ml.m5.large"
-    transform_instance_count: int = 1
+    name_prefix: str = field(default_factory=lambda: template_default("NamePrefix"))
+    transform_instance_type: str = field(
+        default_factory=lambda: template_default("TransformInstanceType")
+    )
+    transform_instance_count: int = field(
+        default_factory=lambda: int(template_default("TransformInstanceCount"))
+    )
 
 
 @dataclass(frozen=True)
@@ -299,6 +319,7 @@ def quota_needs(options: Options) -> list[QuotaNeed]:
     backlog = "the video backlog will start fewer jobs at once"
     on_demand = "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances"
     spot = "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests"
+    on_demand_vcpus, spot_vcpus = emr_vcpus()
     return [
         QuotaNeed(
             "sagemaker transform", "sagemaker", (transform,), options.transform_instance_count
@@ -306,8 +327,8 @@ def quota_needs(options: Options) -> list[QuotaNeed]:
         QuotaNeed(
             "rekognition video jobs", "rekognition", REKOGNITION_VIDEO_QUOTA_NAMES, 1, 20, backlog
         ),
-        QuotaNeed("emr on-demand vcpus", "ec2", (on_demand,), EMR_ON_DEMAND_VCPUS),
-        QuotaNeed("emr spot vcpus", "ec2", (spot,), EMR_SPOT_VCPUS),
+        QuotaNeed("emr on-demand vcpus", "ec2", (on_demand,), on_demand_vcpus),
+        QuotaNeed("emr spot vcpus", "ec2", (spot,), spot_vcpus),
     ]
 
 
@@ -464,15 +485,18 @@ def render(checks: Sequence[Check]) -> str:
 
 def parse(argv: Sequence[str]) -> Options:
     """Command-line options, with the template parameters' defaults."""
+    defaults = Options()
     parser = argparse.ArgumentParser(
         prog="make preflight", description="Read-only checks before a first deploy."
     )
     parser.add_argument("--region")
     parser.add_argument("--profile")
     parser.add_argument("--subnet", help="EmrSubnetId: the label-mining EMR cluster's subnet")
-    parser.add_argument("--name-prefix", default=Options.name_prefix)
-    parser.add_argument("--transform-instance-type", default=Options.transform_instance_type)
-    parser.add_argument("--transform-instance-count", type=int, default=1)
+    parser.add_argument("--name-prefix", default=defaults.name_prefix)
+    parser.add_argument("--transform-instance-type", default=defaults.transform_instance_type)
+    parser.add_argument(
+        "--transform-instance-count", type=int, default=defaults.transform_instance_count
+    )
     return Options(**vars(parser.parse_args(argv)))
 
 
