@@ -30,7 +30,7 @@ EVENT ?= events/s3_put_upload.json
 STACK ?= medialens
 ENV_VARS ?= .aws-sam/local_env.json
 
-.PHONY: demo chat workflows help venv lint typecheck validate pytest test test-emr-spark build bench local-env invoke deploy preflight e2e layer-requirements clean
+.PHONY: demo chat workflows help venv lint typecheck validate pytest test test-fast test-emr-spark build bench local-env invoke deploy preflight e2e layer-requirements clean
 
 demo: venv ## Analyse the bundled samples offline (ARGS=path/to/folder for your own images)
 	$(BIN)/python -m medialens_local.demo $(ARGS)
@@ -66,8 +66,12 @@ validate: venv ## sam validate --lint, cfn-lint in every supported Region, layer
 	$(BIN)/python scripts/layer_requirements.py --check
 	$(BIN)/python scripts/lint_state_machines.py
 
-pytest: venv ## unit, contract and integration tests
+pytest: venv ## Every tier of tests/ (unit, contract, integration, offline, workflows, jobs, e2e)
 	$(BIN)/python -m pytest
+
+FAST_TIERS := unit contract integration
+test-fast: venv ## The inner loop: the tiers that need no models, Spark or browser (under a minute)
+	$(BIN)/python -m pytest -n auto -m "$(subst $() , or ,$(FAST_TIERS))" $(addprefix tests/,$(FAST_TIERS)) $(ARGS)
 
 $(EMR_STAMP): jobs/requirements-emr-tests.txt jobs/requirements-emr.txt
 	@[ -n "$(EMR_PYTHON)" ] || { echo "make test-emr-spark needs Python 3.9 or 3.11 (what EMR 7 runs): pyenv install 3.9" >&2; exit 1; }

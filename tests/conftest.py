@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
 import botocore.session
 import pytest
 from botocore.stub import Stubber
@@ -19,6 +22,11 @@ os.environ.update(
         "POWERTOOLS_METRICS_NAMESPACE": "Medialens",
     }
 )
+# One botocore data loader for every session the tests create: service models are
+# read-only data, and each new session would otherwise parse them again (about a third
+# of an integration test's time went there).
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+
 OFFLINE_AWS = {
     "AWS_DEFAULT_REGION": "eu-west-1",
     "AWS_ACCESS_KEY_ID": "testing",
@@ -41,6 +49,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="with --stack, also run the EMR label-mining workflow (it starts a billed cluster)",
     )
+
+
+TIERS = ("unit", "contract", "integration", "offline", "workflows", "jobs", "e2e")
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its tier: the folder of tests/ it lives in."""
+    for item in items:
+        parts = item.path.resolve().relative_to(TESTS).parts
+        if parts and parts[0] in TIERS:
+            item.add_marker(parts[0])
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -55,7 +55,12 @@ def start(
 ) -> Served:
     """Serve ``handler`` on a loopback port in a daemon thread."""
     server = ThreadingHTTPServer((host, port), handler)
-    thread = Thread(target=server.serve_forever, name=f"local-{service}", daemon=True)
+    # serve_forever notices shutdown() only between polls: 0.5 s by default, paid by
+    # every stop.
+    thread = Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"local-{service}",
+        daemon=True,
+    )
     thread.start()
     bound_port = server.server_address[1]
     return Served(

@@ -18,12 +18,6 @@ import pytest
 from tests.e2e.targets import DeployedTarget, Target
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "e2e: a user journey, run offline or against a deployed stack (--stack)"
-    )
-
-
 @pytest.fixture(scope="package")
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     """The stack the journeys run against, for every test of this package.

@@ -23,8 +23,6 @@ from medialens.adapters.catalog import term_key
 from jobs import synthetic_catalog, train_suggester
 from tests.e2e.targets import Target
 
-pytestmark = pytest.mark.e2e
-
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "uploads"
 IMAGE = SAMPLES / "pets" / "chelsea the cat.jpg"
 VIDEO = SAMPLES / "clips" / "cat-and-rocket.mp4"

@@ -11,8 +11,6 @@ from botocore.stub import Stubber
 
 from tests.e2e.targets import DeployedTarget, StackResources
 
-pytestmark = pytest.mark.e2e
-
 OUTPUTS = {
     "MediaBucketName": "media-bucket",
     "CatalogTableName": "catalog",

@@ -14,8 +14,6 @@ from tests.support import rekognition as answers
 from tests.support.images import gif_bytes
 from tests.support.stack import ROOT, Stack, granted_actions, load_handler
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def handler() -> Any:

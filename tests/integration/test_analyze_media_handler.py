@@ -12,8 +12,6 @@ from tests.support import rekognition as answers
 from tests.support.images import gif_bytes, heic_bytes, jpeg_bytes, png_bytes
 from tests.support.stack import ROOT, Stack, granted_actions, load_handler, resource
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def handler() -> Any:

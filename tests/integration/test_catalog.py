@@ -11,8 +11,6 @@ from medialens.models.media import sequencer_order
 
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.integration
-
 
 def location(sequencer: str) -> CatalogLocation:
     return CatalogLocation(

@@ -36,8 +36,6 @@ from moto import mock_aws
 from tests.conftest import SETUP_SESSION_MARK
 from tests.support.stack import bucket_name, create_table, resource
 
-pytestmark = pytest.mark.integration
-
 VIDEO_APIS = ("LABEL_DETECTION", "TEXT_DETECTION", "CONTENT_MODERATION")
 
 

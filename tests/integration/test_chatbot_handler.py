@@ -67,8 +67,6 @@ from tests.support.stack import (
     template,
 )
 
-pytestmark = pytest.mark.integration
-
 EVENT_FILES = sorted((ROOT / "events").glob("lex_*.json"))
 
 # ------------------------------------------------------------------ the bot in the template

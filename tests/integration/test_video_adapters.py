@@ -55,8 +55,6 @@ from tests.support.stack import (
     physical_name,
 )
 
-pytestmark = pytest.mark.integration
-
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{physical_name('VideoJobsTopic')}"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/{physical_name('RekognitionVideoRole')}"
 SETTINGS = VideoSettings(

@@ -156,6 +156,7 @@ def colour_share(png: Path, rgb: tuple[int, int, int]) -> float:
     return float(close) / len(pixels)
 
 
+@pytest.mark.browser
 def test_the_report_renders_with_its_boxes_in_a_browser(
     demo_run: tuple[int, str, Path], tmp_path: Path
 ) -> None:
