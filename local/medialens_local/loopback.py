@@ -58,7 +58,9 @@ def start(
     # serve_forever notices shutdown() only between polls: 0.5 s by default, paid by
     # every stop.
     thread = Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"local-{service}",
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name=f"local-{service}",
         daemon=True,
     )
     thread.start()
