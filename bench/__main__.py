@@ -96,8 +96,8 @@ def overhead() -> list[str]:
 
 
 def _overhead() -> list[str]:
-    from medialens.config import ImageAnalysisSettings
-    from medialens.wiring import s3_analyzer
+    from medialens.images.settings import ImageAnalysisSettings
+    from medialens.images.wiring import s3_analyzer
 
     from bench import fake_aws
     from bench.memory_ports import memory_ports

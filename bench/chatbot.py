@@ -87,9 +87,9 @@ def event(
 def local_catalog() -> Iterator[tuple[str, str]]:
     """The offline stack's catalog (moto's server, as ``make demo`` runs it), filled with
     ``IMAGES`` analysed images through the real writer; yields (table, bucket)."""
-    from medialens.adapters.catalog import DynamoDBCatalog
-    from medialens.models.analysis import ImageAnalysis, Label, TextDetection, TextKind
-    from medialens.models.catalog import CatalogLocation
+    from medialens.catalog.location import CatalogLocation
+    from medialens.catalog.writer import DynamoDBCatalog
+    from medialens.images.models import ImageAnalysis, Label, TextDetection, TextKind
     from medialens_local.aws import CREDENTIALS, local_aws
     from medialens_local.router import forget_cached_clients
 
@@ -119,8 +119,8 @@ def local_catalog() -> Iterator[tuple[str, str]]:
                     source_key=key,
                 ),
             )
-        from medialens.adapters.related_labels import DynamoDBRelatedLabels
-        from medialens.domain.suggester import RelatedLabel
+        from medialens.workflows.related_labels import DynamoDBRelatedLabels
+        from medialens.workflows.suggester import RelatedLabel
 
         DynamoDBRelatedLabels(table).replace(
             "bench",
@@ -173,10 +173,10 @@ def chatbot() -> list[str]:
     with local_catalog() as (table, _):
         os.environ["CATALOG_TABLE"] = table
         from boto3.dynamodb.conditions import Key
-        from medialens.adapters.aws import dynamodb_chat_resource, dynamodb_resource
-        from medialens.adapters.catalog_search import DynamoDBCatalogSearch, S3LinkSigner
-        from medialens.adapters.related_labels import DynamoDBRelatedLabels
-        from medialens.domain.chatbot import ChatPorts
+        from medialens.catalog.search import DynamoDBCatalogSearch, S3LinkSigner
+        from medialens.chatbot.ports import ChatPorts
+        from medialens.shared.aws import dynamodb_chat_resource, dynamodb_resource
+        from medialens.workflows.related_labels import DynamoDBRelatedLabels
 
         handler = load_handler("functions/chatbot")
         catalog = TimedPort(DynamoDBCatalogSearch(table))

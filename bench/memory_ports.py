@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from medialens.adapters.catalog import analysis_items
-from medialens.domain.analyze_image import ImagePorts
-from medialens.models.analysis import (
+from medialens.catalog.location import CatalogLocation
+from medialens.catalog.writer import analysis_items
+from medialens.images.models import (
     Answer,
     BoundingBox,
     Emotion,
@@ -22,8 +22,8 @@ from medialens.models.analysis import (
     TextDetection,
     TextKind,
 )
-from medialens.models.catalog import CatalogLocation
-from medialens.models.media import ImageRef, MediaObject
+from medialens.images.ports import ImagePorts
+from medialens.shared.media import ImageRef, MediaObject
 
 from tests.support import rekognition as answers
 from tests.support.images import jpeg_bytes

@@ -21,18 +21,13 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
-from medialens.adapters.rekognition_video import RekognitionVideoAdapter
-from medialens.config import VideoSettings
-from medialens.domain.video import VideoPorts, collect_results
-from medialens.models.catalog import CatalogLocation
-from medialens.models.media import MediaObject
-from medialens.models.video import (
-    JobState,
-    MediaStatus,
-    VideoJob,
-    VideoTerm,
-    video_api,
-)
+from medialens.catalog.location import CatalogLocation
+from medialens.shared.media import MediaObject
+from medialens.video.models import JobState, MediaStatus, VideoJob, VideoTerm, video_api
+from medialens.video.ports import VideoPorts
+from medialens.video.rekognition import RekognitionVideoAdapter
+from medialens.video.results import collect_results
+from medialens.video.settings import VideoSettings
 
 PAGE_SIZE = 1000
 LABELS = [

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from medialens.domain.suggester import Thresholds, pack_archive, related_from_record
-from medialens.domain.suggester import train as train_model
+from medialens.workflows.suggester import Thresholds, pack_archive, related_from_record
+from medialens.workflows.suggester import train as train_model
 
 ROOT = Path(__file__).resolve().parents[1]
 INFERENCE = ROOT / "models" / "label_suggester" / "code" / "inference.py"

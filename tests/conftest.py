@@ -76,7 +76,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop(variable, None)
 
 
-from medialens.adapters import aws  # noqa: E402
+from medialens.shared import aws  # noqa: E402
 
 from tests.support import stack as stack_support  # noqa: E402
 
@@ -194,7 +194,7 @@ def rekognition(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     """
     client = boto3.client("rekognition", region_name="eu-west-1")
     stubber = Stubber(client)
-    monkeypatch.setattr("medialens.adapters.rekognition.rekognition_client", lambda: client)
+    monkeypatch.setattr("medialens.images.rekognition.rekognition_client", lambda: client)
     with stubber:
         yield stubber
         stubber.assert_no_pending_responses()

@@ -7,9 +7,9 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from medialens.config import ImageAnalysisSettings
-from medialens.observability import logger, metrics, tracer
-from medialens.wiring import inline_analyzer
+from medialens.images.settings import ImageAnalysisSettings
+from medialens.images.wiring import inline_analyzer
+from medialens.shared.observability import logger, metrics, tracer
 
 
 @cache

@@ -9,11 +9,12 @@ from functools import cache
 
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from medialens.config import ImageAnalysisSettings, VideoSettings
-from medialens.domain.analyze_image import summarize
-from medialens.models.media import MediaObject
-from medialens.observability import logger, metrics, tracer
-from medialens.wiring import S3Analyzer, s3_analyzer
+from medialens.images.settings import ImageAnalysisSettings
+from medialens.images.wiring import S3Analyzer, s3_analyzer
+from medialens.shared.media import MediaObject
+from medialens.shared.observability import logger, metrics, tracer
+from medialens.shared.outcome import summarize
+from medialens.video.settings import VideoSettings
 
 
 @cache

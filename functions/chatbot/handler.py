@@ -7,10 +7,11 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from medialens.config import ChatbotSettings
-from medialens.domain.chatbot import ChatPorts, respond_wired
-from medialens.observability import logger, metrics, tracer
-from medialens.wiring import chat_ports
+from medialens.chatbot.dialog import respond_wired
+from medialens.chatbot.ports import ChatPorts
+from medialens.chatbot.settings import ChatbotSettings
+from medialens.chatbot.wiring import chat_ports
+from medialens.shared.observability import logger, metrics, tracer
 
 
 @cache

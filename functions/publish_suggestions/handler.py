@@ -2,7 +2,7 @@
 
 The archive goes where the Batch Transform's CreateModel reads it; the suggestions go
 into the catalog for the chatbot. ``bundle/inference.py`` is the model's inference code
-(``models/label_suggester/code/inference.py``, copied in by ``sam build``).
+(``sagemaker/label_suggester/code/inference.py``, copied in by ``sam build``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from medialens.adapters.object_lines import S3ObjectLines
-from medialens.adapters.related_labels import DynamoDBRelatedLabels
-from medialens.adapters.s3_store import S3MediaStore
-from medialens.domain.suggester import Thresholds, publish_suggestions
-from medialens.observability import logger, metrics, tracer
+from medialens.shared.observability import logger, metrics, tracer
+from medialens.shared.s3_store import S3MediaStore
+from medialens.workflows.object_lines import S3ObjectLines
+from medialens.workflows.related_labels import DynamoDBRelatedLabels
+from medialens.workflows.suggester import Thresholds, publish_suggestions
 
 INFERENCE_CODE = Path(__file__).with_name("bundle") / "inference.py"
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from medialens.adapters.object_lines import S3LineWriter, S3ObjectLines
-from medialens.domain.transform_check import verify_transform
-from medialens.observability import logger, metrics, tracer
+from medialens.shared.observability import logger, metrics, tracer
+from medialens.workflows.object_lines import S3LineWriter, S3ObjectLines
+from medialens.workflows.transform_check import verify_transform
 
 
 @logger.inject_lambda_context(clear_state=True)

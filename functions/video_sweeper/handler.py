@@ -7,11 +7,12 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from medialens.config import VideoSettings
-from medialens.domain.analyze_image import utc_now
-from medialens.domain.video import VideoPorts, sweep
-from medialens.observability import logger, metrics, tracer
-from medialens.wiring import video_ports
+from medialens.shared.clock import utc_now
+from medialens.shared.observability import logger, metrics, tracer
+from medialens.video.ports import VideoPorts
+from medialens.video.settings import VideoSettings
+from medialens.video.sweep import sweep
+from medialens.video.wiring import video_ports
 
 
 @cache

@@ -4,7 +4,7 @@
 ``jobs/requirements-emr.txt``, copied in by ``sam build``; each is published under its
 content's key. A self-signed TLS certificate for EMR's in-transit encryption is written
 to ``<TlsPrefix>certificates.zip`` on Create, and renewed by an Update when it nears
-expiry (:func:`medialens.domain.tls.current_or_new`). The resource's
+expiry (:func:`medialens.workflows.tls.current_or_new`). The resource's
 physical id is the job script's ``s3://`` URI. Nothing is ever deleted (see :func:`keep`).
 """
 
@@ -17,9 +17,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from crhelper import CfnResource
-from medialens.adapters.s3_store import S3MediaStore
-from medialens.domain.artifacts import Artifact, ArtifactTarget, publish_workflow_artifacts
-from medialens.observability import logger
+from medialens.shared.observability import logger
+from medialens.shared.s3_store import S3MediaStore
+from medialens.workflows.artifacts import Artifact, ArtifactTarget, publish_workflow_artifacts
 
 BUNDLE = Path(__file__).with_name("bundle")
 JOB_SCRIPT = BUNDLE / "label_mining.py"

@@ -22,13 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from medialens.adapters.related_labels import DynamoDBRelatedLabels
-from medialens.domain.suggester import (
-    MalformedRulesError,
-    parse_related,
-    suggestions_of,
-    train,
-)
+from medialens.workflows.related_labels import DynamoDBRelatedLabels
+from medialens.workflows.suggester import MalformedRulesError, parse_related, suggestions_of, train
 from rich.console import Console
 from rich.markup import escape
 

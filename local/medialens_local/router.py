@@ -33,7 +33,7 @@ POLL_INTERVAL_S = 0.05
 
 def forget_cached_clients() -> None:
     """Drop the layer's cached boto3 clients, made for the endpoints of an earlier stack."""
-    from medialens.adapters import aws as adapters
+    from medialens.shared import aws as adapters
 
     for cached in vars(adapters).values():
         if callable(getattr(cached, "cache_clear", None)):

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from medialens.config import ChatbotSettings, ImageAnalysisSettings, VideoSettings
-from medialens.domain import chatbot
+from medialens.chatbot import dialog as chatbot
+from medialens.chatbot.settings import ChatbotSettings
+from medialens.images.settings import ImageAnalysisSettings
+from medialens.video.settings import VideoSettings
 
 from scripts.layer_requirements import TARGET, render
 from tests.support.stack import (
@@ -41,7 +43,7 @@ WRITES_UNDER = {
 }
 # Files a function carries from elsewhere in the repository (sam build copies them in).
 BUNDLED = {
-    "publish_suggestions": {"inference.py": "models/label_suggester/code/inference.py"},
+    "publish_suggestions": {"inference.py": "sagemaker/label_suggester/code/inference.py"},
     "workflow_artifacts": {
         "label_mining.py": "jobs/label_mining.py",
         "emr_bootstrap.sh": "jobs/emr_bootstrap.sh",

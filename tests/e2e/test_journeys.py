@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from medialens.adapters.catalog import term_key
+from medialens.catalog.keys import term_key
 
 from jobs import synthetic_catalog, train_suggester
 from tests.e2e.targets import Target

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from medialens.adapters.catalog import DynamoDBCatalog
-from medialens.errors import SupersededError
-from medialens.models.analysis import ImageAnalysis, Label
-from medialens.models.catalog import CatalogLocation
-from medialens.models.media import sequencer_order
+from medialens.catalog.location import CatalogLocation
+from medialens.catalog.writer import DynamoDBCatalog
+from medialens.images.models import ImageAnalysis, Label
+from medialens.shared.errors import SupersededError
+from medialens.shared.media import sequencer_order
 
 from tests.support.stack import Stack
 

@@ -17,9 +17,11 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
-from medialens.adapters.catalog import DynamoDBCatalog
-from medialens.adapters.catalog_search import DynamoDBCatalogSearch, S3LinkSigner
-from medialens.models.analysis import (
+from medialens.catalog.location import CatalogLocation
+from medialens.catalog.models import Match, MediaType, SearchKind, SearchPage, SearchQuery
+from medialens.catalog.search import DynamoDBCatalogSearch, S3LinkSigner
+from medialens.catalog.writer import DynamoDBCatalog
+from medialens.images.models import (
     FaceMatch,
     ImageAnalysis,
     IndexedFace,
@@ -28,9 +30,7 @@ from medialens.models.analysis import (
     TextDetection,
     TextKind,
 )
-from medialens.models.catalog import CatalogLocation
-from medialens.models.search import Match, MediaType, SearchKind, SearchPage, SearchQuery
-from medialens.models.video import JobState, VideoTerm
+from medialens.video.models import JobState, VideoTerm
 from moto import mock_aws
 
 from tests.conftest import SETUP_SESSION_MARK

@@ -25,12 +25,12 @@ import botocore.session
 import pytest
 import requests
 from botocore.exceptions import ReadTimeoutError
-from medialens.adapters.catalog import DynamoDBCatalog
-from medialens.adapters.related_labels import DynamoDBRelatedLabels
-from medialens.config import ChatbotSettings
-from medialens.domain.chatbot import APOLOGY, CONVERSATION_ATTRIBUTE, LINKS_ATTRIBUTE
-from medialens.domain.suggester import RelatedLabel
-from medialens.models.analysis import (
+from medialens.catalog.location import CatalogLocation
+from medialens.catalog.writer import DynamoDBCatalog
+from medialens.chatbot.conversation import Conversation
+from medialens.chatbot.dialog import APOLOGY, CONVERSATION_ATTRIBUTE, LINKS_ATTRIBUTE
+from medialens.chatbot.settings import ChatbotSettings
+from medialens.images.models import (
     FaceMatch,
     ImageAnalysis,
     IndexedFace,
@@ -39,9 +39,9 @@ from medialens.models.analysis import (
     TextDetection,
     TextKind,
 )
-from medialens.models.catalog import CatalogLocation
-from medialens.models.search import Conversation
-from medialens.models.video import JobState, VideoTerm
+from medialens.video.models import JobState, VideoTerm
+from medialens.workflows.related_labels import DynamoDBRelatedLabels
+from medialens.workflows.suggester import RelatedLabel
 from medialens_local.template import Resolver
 from moto import mock_aws
 
@@ -835,8 +835,8 @@ def test_a_suggestion_lookup_timing_out_still_answers_the_search(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from medialens.adapters.aws import dynamodb_chat_resource
-    from medialens.observability import logger
+    from medialens.shared.aws import dynamodb_chat_resource
+    from medialens.shared.observability import logger
 
     publish_related(chat, CAT_RULES)
     log = io.StringIO()
@@ -989,7 +989,7 @@ def test_relative_dates_are_never_in_the_future(chat: ChatStack, lambda_context:
 def test_a_misconfigured_deployment_still_answers_politely(
     chat: ChatStack, lambda_context: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    from medialens.observability import logger
+    from medialens.shared.observability import logger
 
     log = io.StringIO()
     monkeypatch.setattr(logger.registered_handler, "stream", log)

@@ -14,9 +14,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from medialens.adapters.related_labels import DynamoDBRelatedLabels
-from medialens.domain.suggester import RelatedLabel
-from medialens.domain.tls import emr_certificates
+from medialens.workflows.related_labels import DynamoDBRelatedLabels
+from medialens.workflows.suggester import RelatedLabel
+from medialens.workflows.tls import emr_certificates
 
 from tests.support.stack import REGION, ROOT, Stack, granted_actions, load_handler, resource
 
@@ -114,7 +114,7 @@ def test_publishing_trains_the_model_and_fills_the_catalog(
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         code = tar.extractfile("code/inference.py")
         assert code is not None
-        assert code.read() == (ROOT / "models/label_suggester/code/inference.py").read_bytes()
+        assert code.read() == (ROOT / "sagemaker/label_suggester/code/inference.py").read_bytes()
     store = DynamoDBRelatedLabels(stack.catalog_table)
     assert [r.label for r in store.related("beach")] == ["sea"]
 

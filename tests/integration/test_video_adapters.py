@@ -21,16 +21,13 @@ from botocore.compat import HTTPHeaders
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from medialens.adapters import aws
-from medialens.adapters.catalog import DynamoDBCatalog
-from medialens.adapters.jobs import DynamoDBJobStore
-from medialens.adapters.rekognition_video import RekognitionVideoAdapter
-from medialens.config import VideoSettings
-from medialens.domain.video import start_options, start_video_jobs
-from medialens.errors import PaginationExpiredError, QuotaExceededError, RejectedMediaError
-from medialens.models.catalog import CatalogLocation
-from medialens.models.media import MediaObject
-from medialens.models.video import (
+from medialens.catalog.location import CatalogLocation
+from medialens.catalog.writer import DynamoDBCatalog
+from medialens.shared import aws
+from medialens.shared.errors import PaginationExpiredError, QuotaExceededError, RejectedMediaError
+from medialens.shared.media import MediaObject
+from medialens.video.jobs import DynamoDBJobStore
+from medialens.video.models import (
     VIDEO_APIS,
     JobState,
     MediaStatus,
@@ -39,7 +36,10 @@ from medialens.models.video import (
     VideoTerm,
     video_api,
 )
-from medialens.wiring import video_ports
+from medialens.video.rekognition import RekognitionVideoAdapter
+from medialens.video.settings import VideoSettings
+from medialens.video.start import start_options, start_video_jobs
+from medialens.video.wiring import video_ports
 from medialens_local.template import Resolver
 from moto import mock_aws
 
@@ -679,7 +679,7 @@ def video_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[VideoStack]:
         monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "medialens-VideoResultsFunction")
         start_client = boto3.client("rekognition", region_name="eu-west-1")
         get_client = boto3.client("rekognition", region_name="eu-west-1")
-        module = "medialens.adapters.rekognition_video"
+        module = "medialens.video.rekognition"
         monkeypatch.setattr(f"{module}.rekognition_start_client", lambda: start_client)
         monkeypatch.setattr(f"{module}.rekognition_client", lambda: get_client)
         with Stubber(start_client) as start_stub, Stubber(get_client) as get_stub:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from medialens.domain.transform_check import check_joined
+from medialens.workflows.transform_check import check_joined
 from medialens_local.batch_transform import (
     MEGABYTE,
     TransformFailedError,

@@ -22,9 +22,9 @@ from typing import Any
 
 import boto3
 import pytest
-from medialens.adapters.related_labels import DynamoDBRelatedLabels
-from medialens.domain.chatbot import HELP
-from medialens.domain.suggester import MalformedRulesError, RelatedLabel
+from medialens.chatbot.dialog import HELP
+from medialens.workflows.related_labels import DynamoDBRelatedLabels
+from medialens.workflows.suggester import MalformedRulesError, RelatedLabel
 from medialens_local import chat as chat_module
 from medialens_local.demo import OfflineStack, analysed
 from medialens_local.template import ROOT

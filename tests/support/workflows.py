@@ -26,7 +26,7 @@ import boto3
 import botocore.session
 import pytest
 from botocore.validate import validate_parameters
-from medialens.domain.artifacts import artifact_key
+from medialens.workflows.artifacts import artifact_key
 from medialens_local.batch_transform import TransformFailedError, TransformSettings, transform
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails

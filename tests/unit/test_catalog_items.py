@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from medialens.adapters.catalog import analysis_items
-from medialens.models.analysis import (
+from medialens.catalog.location import CatalogLocation
+from medialens.catalog.writer import analysis_items
+from medialens.images.models import (
     FaceMatch,
     ImageAnalysis,
     Label,
@@ -11,7 +12,6 @@ from medialens.models.analysis import (
     TextDetection,
     TextKind,
 )
-from medialens.models.catalog import CatalogLocation
 
 LOCATION = CatalogLocation(media_id="uploads/a.jpg", result_bucket="b", result_key="results/a.json")
 

@@ -12,19 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
-from medialens.config import ChatbotSettings
-from medialens.domain.chatbot import (
-    APOLOGY,
-    CONVERSATION_ATTRIBUTE,
-    INTENT_HANDLERS,
-    LINKS_ATTRIBUTE,
-    LINKS_BUDGET,
-    ChatPorts,
-    respond,
-)
-from medialens.domain.suggester import RelatedLabel
-from medialens.models.search import (
-    Conversation,
+from medialens.catalog.models import (
     Match,
     MediaSummary,
     MediaType,
@@ -32,7 +20,19 @@ from medialens.models.search import (
     SearchPage,
     SearchQuery,
 )
-from medialens.observability import logger, metrics
+from medialens.chatbot.conversation import Conversation
+from medialens.chatbot.dialog import (
+    APOLOGY,
+    CONVERSATION_ATTRIBUTE,
+    INTENT_HANDLERS,
+    LINKS_ATTRIBUTE,
+    LINKS_BUDGET,
+    respond,
+)
+from medialens.chatbot.ports import ChatPorts
+from medialens.chatbot.settings import ChatbotSettings
+from medialens.shared.observability import logger, metrics
+from medialens.workflows.suggester import RelatedLabel
 
 from tests.support.lex_contract import assert_valid_lex_response
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from medialens.config import ImageAnalysisSettings
-from medialens.errors import ConfigurationError
+from medialens.images.settings import ImageAnalysisSettings
+from medialens.shared.errors import ConfigurationError
 
 REQUIRED = {
     "CATALOG_TABLE": "catalog",

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event, SNSEvent, SQSEvent
-from medialens.domain.chatbot import INTENT_HANDLERS
-from medialens.errors import MalformedNotificationError
-from medialens.models.lex import LexRequest
-from medialens.models.media import InlineImage, MediaObject
-from medialens.models.video import Continuation, JobNotification
+from medialens.chatbot.dialog import INTENT_HANDLERS
+from medialens.chatbot.lex import LexRequest
+from medialens.shared.errors import MalformedNotificationError
+from medialens.shared.media import InlineImage, MediaObject
+from medialens.video.models import Continuation, JobNotification
 
 from tests.support.stack import ROOT
 

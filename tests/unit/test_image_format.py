@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from medialens.config import MAX_INLINE_IMAGE_BYTES, MAX_S3_IMAGE_BYTES
-from medialens.domain.image_format import check_image_format, check_size
-from medialens.errors import RejectedMediaError
+from medialens.images.image_format import check_image_format, check_size
+from medialens.images.settings import MAX_INLINE_IMAGE_BYTES, MAX_S3_IMAGE_BYTES
+from medialens.shared.errors import RejectedMediaError
 
 from tests.support.images import gif_bytes, heic_bytes, jpeg_bytes, png_bytes
 

@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 import pytest
-from medialens.errors import MalformedLexEventError
-from medialens.models.lex import (
+from medialens.catalog.models import MediaType, SearchKind, SearchQuery
+from medialens.chatbot.conversation import Conversation
+from medialens.chatbot.lex import (
     BUTTON_TEXT_LIMIT,
     CARD_TEXT_LIMIT,
     MAX_BUTTONS,
@@ -23,7 +24,7 @@ from medialens.models.lex import (
     ResponseCard,
     SlotValue,
 )
-from medialens.models.search import Conversation, MediaType, SearchKind, SearchQuery
+from medialens.shared.errors import MalformedLexEventError
 
 
 def scalar(original: str, interpreted: str | None = None, *resolved: str) -> dict[str, Any]:

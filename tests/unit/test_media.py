@@ -4,8 +4,8 @@ import json
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
-from medialens.errors import RejectedMediaError
-from medialens.models.media import InlineImage, MediaObject, sequencer_order
+from medialens.shared.errors import RejectedMediaError
+from medialens.shared.media import InlineImage, MediaObject, sequencer_order
 
 from tests.support.stack import ROOT
 

@@ -12,13 +12,13 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
-from medialens.adapters.aws import RETRY_CONFIG
-from medialens.adapters.rekognition import RekognitionImageAdapter
-from medialens.config import FeatureSwitches, ImageAnalysisSettings
-from medialens.domain.analyze_image import run_analysis
-from medialens.errors import RejectedMediaError
-from medialens.models.analysis import Feature, ImageAnalysis
-from medialens.models.media import BytesImageRef, S3ImageRef
+from medialens.images.analyze import run_analysis
+from medialens.images.models import Feature, ImageAnalysis
+from medialens.images.rekognition import RekognitionImageAdapter
+from medialens.images.settings import FeatureSwitches, ImageAnalysisSettings
+from medialens.shared.aws import RETRY_CONFIG
+from medialens.shared.errors import RejectedMediaError
+from medialens.shared.media import BytesImageRef, S3ImageRef
 
 from tests.support import rekognition as answers
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from medialens.domain.artifacts import artifact_key, publish_artifact
-from medialens.domain.suggester import (
+from medialens.workflows.artifacts import artifact_key, publish_artifact
+from medialens.workflows.suggester import (
     FORMAT,
     MalformedRulesError,
     NothingToSuggestError,

@@ -11,13 +11,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from medialens.domain.artifacts import (
+from medialens.workflows.artifacts import (
     Artifact,
     ArtifactTarget,
     content_type,
     publish_workflow_artifacts,
 )
-from medialens.domain.tls import (
+from medialens.workflows.tls import (
     RENEW_WITHIN,
     current_or_new,
     emr_certificates,

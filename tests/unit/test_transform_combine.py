@@ -10,8 +10,8 @@ from typing import Any
 
 import boto3
 import pytest
-from medialens.adapters.object_lines import MIN_PART_SIZE, S3LineWriter, S3ObjectLines
-from medialens.domain.transform_check import verify_transform
+from medialens.workflows.object_lines import MIN_PART_SIZE, S3LineWriter, S3ObjectLines
+from medialens.workflows.transform_check import verify_transform
 from moto import mock_aws
 
 BUCKET = "media"

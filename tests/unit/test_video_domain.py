@@ -10,28 +10,16 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from medialens.config import VideoSettings
-from medialens.domain.video import (
-    STALE_START_MINUTES,
-    StartSummary,
-    VideoPorts,
-    handle_notification,
-    page_key,
-    page_terms,
-    resume_collection,
-    start_video_jobs,
-    sweep,
-)
-from medialens.errors import (
+from medialens.catalog.location import CatalogLocation
+from medialens.shared.errors import (
     PaginationExpiredError,
     QuotaExceededError,
     RejectedMediaError,
     StaleJobError,
     SupersededError,
 )
-from medialens.models.catalog import CatalogLocation
-from medialens.models.media import MediaObject
-from medialens.models.video import (
+from medialens.shared.media import MediaObject
+from medialens.video.models import (
     Continuation,
     JobNotification,
     JobState,
@@ -42,6 +30,11 @@ from medialens.models.video import (
     overall_status,
     video_api,
 )
+from medialens.video.ports import VideoPorts
+from medialens.video.results import handle_notification, page_key, page_terms, resume_collection
+from medialens.video.settings import VideoSettings
+from medialens.video.start import STALE_START_MINUTES, StartSummary, start_video_jobs
+from medialens.video.sweep import sweep
 
 BUCKET = "medialens-media-123456789012-eu-west-1"
 THREE_APIS = ("LABEL_DETECTION", "TEXT_DETECTION", "CONTENT_MODERATION")

@@ -1,1 +1,1 @@
-../../../models/label_suggester/code/inference.py
+../../../sagemaker/label_suggester/code/inference.py

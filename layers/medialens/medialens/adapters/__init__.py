@@ -1,1 +1,0 @@
-"""Adapters: the only modules that import boto3."""

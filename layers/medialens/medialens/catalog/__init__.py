@@ -1,0 +1,1 @@
+"""The catalog: key schema, term normalisation, the writer and the search."""

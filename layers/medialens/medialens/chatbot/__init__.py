@@ -1,0 +1,1 @@
+"""The Lex V2 chatbot's fulfilment: requests, dialog, answers, settings and wiring."""

@@ -1,0 +1,67 @@
+"""Settings of the chatbot's fulfilment, parsed from the function's environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from medialens.shared.settings import read_number, read_prefix, read_required
+
+
+@dataclass(frozen=True, slots=True)
+class ChatbotSettings:
+    """Everything the chatbot's fulfilment needs to know about its deployment.
+
+    Attributes
+    ----------
+    catalog_table : str
+        The catalog it answers from.
+    page_size : int
+        Most results listed in one answer ("show me more" lists the next ones).
+    link_expiry_s : int
+        Lifetime of the pre-signed links to the media and their full results.
+    scan_budget : int
+        Most index pages read for one answer when filters (photos only, since a date)
+        skip matches; past it, the answer says how far it got and "more" goes on.
+    max_reprompts : int
+        Times a slot is asked for again after an answer that cannot be used, before the
+        bot gives up politely instead of looping.
+    uploads_prefix : str
+        Where users drop files; "is beach.mp4 done?" looks there first.
+    """
+
+    catalog_table: str
+    page_size: int = 5
+    link_expiry_s: int = 300
+    scan_budget: int = 5
+    max_reprompts: int = 2
+    uploads_prefix: str = "uploads/"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ChatbotSettings:
+        """Parse the settings from environment variables.
+
+        Parameters
+        ----------
+        env : Mapping[str, str], optional
+            Variables to read; ``os.environ`` when omitted.
+
+        Returns
+        -------
+        ChatbotSettings
+
+        Raises
+        ------
+        ConfigurationError
+            When a required variable is missing or a value is out of range.
+        """
+        env = os.environ if env is None else env
+        return cls(
+            catalog_table=read_required(env, "CATALOG_TABLE"),
+            page_size=int(read_number(env, "CHAT_PAGE_SIZE", 5, 1, 25)),
+            link_expiry_s=int(read_number(env, "CHAT_LINK_EXPIRY_S", 300, 30, 3600)),
+            scan_budget=int(read_number(env, "CHAT_SCAN_BUDGET", 5, 1, 50)),
+            max_reprompts=int(read_number(env, "CHAT_MAX_REPROMPTS", 2, 0, 5)),
+            uploads_prefix=read_prefix(env, "UPLOADS_PREFIX", "uploads/"),
+        )

@@ -1,1 +1,0 @@
-"""Use cases: plain functions that take their ports as arguments."""

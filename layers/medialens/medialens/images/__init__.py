@@ -1,0 +1,1 @@
+"""Image analysis: models, use cases, the Rekognition adapter, settings and wiring."""

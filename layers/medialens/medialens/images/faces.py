@@ -1,0 +1,126 @@
+"""The face collection: reference faces of people, and finding them in other media."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from medialens.images.models import Answer, FaceMatch, IndexedFace
+from medialens.images.ports import Catalog, ImageRecognizer
+from medialens.images.settings import ImageAnalysisSettings
+from medialens.shared.errors import RejectedMediaError
+from medialens.shared.media import ImageRef
+
+PERSON_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-:]{1,255}$")
+"""Rekognition's pattern for ExternalImageId, which carries the person id."""
+
+PROBE_PREFIX = "medialens-probe."
+"""ExternalImageId prefix of faces indexed only long enough to search for them."""
+
+
+def person_id_for(key: str, faces_prefix: str) -> str | None:
+    """Return the person id of a face-collection drop, or ``None`` for ordinary media.
+
+    ``faces/<person-id>/<file>`` registers a reference face of ``<person-id>``.
+
+    Raises
+    ------
+    RejectedMediaError
+        When the key is under the faces prefix but names no valid person id.
+    """
+    if not key.startswith(faces_prefix):
+        return None
+    parts = key[len(faces_prefix) :].split("/")
+    if len(parts) < 2 or not parts[0]:
+        raise RejectedMediaError(
+            "missing_person_id", f"face references go under {faces_prefix}<person-id>/<file>"
+        )
+    person_id = parts[0]
+    if not PERSON_ID_PATTERN.fullmatch(person_id) or person_id.startswith(PROBE_PREFIX):
+        raise RejectedMediaError(
+            "invalid_person_id",
+            f"person id {person_id!r} may only use letters, digits, '_', '.', '-' and ':'"
+            f" and may not start with {PROBE_PREFIX!r}",
+        )
+    return person_id
+
+
+def index_reference_faces(
+    image: ImageRef,
+    *,
+    media_id: str,
+    person_id: str,
+    recognizer: ImageRecognizer,
+    catalog: Catalog,
+    settings: ImageAnalysisSettings,
+) -> Answer[tuple[IndexedFace, ...]]:
+    """Make the largest face of a reference photo the collection's face for this file.
+
+    Faces indexed earlier from the same media id (an older version, or an attempt
+    that failed after indexing) are deleted first, so the collection holds one face
+    per reference file however often it is analysed. The new face ids are remembered
+    in the catalog right away, before anything else can fail.
+
+    Returns
+    -------
+    Answer[tuple[IndexedFace, ...]]
+        The IndexFaces answer; empty when no face was good enough to index.
+    """
+    previous = catalog.reference_faces(media_id)
+    if previous:
+        recognizer.delete_faces(collection_id=settings.face_collection_id, face_ids=previous)
+    answer = recognizer.index_faces(
+        image, collection_id=settings.face_collection_id, external_id=person_id, max_faces=1
+    )
+    catalog.remember_reference_faces(
+        media_id, person_id, tuple(face.face_id for face in answer.found)
+    )
+    return answer
+
+
+def search_every_face(
+    image: ImageRef, *, recognizer: ImageRecognizer, settings: ImageAnalysisSettings
+) -> tuple[tuple[FaceMatch, ...], list[Answer[Any]]]:
+    """Find the collection's people among all faces of an image, not just the largest.
+
+    SearchFacesByImage looks at the largest face only. Rekognition's documented way to
+    search every face is to index the image's faces, search the collection with each
+    face id, and delete them again; that is what this does, under a probe id that
+    search results exclude.
+
+    Returns
+    -------
+    tuple[tuple[FaceMatch, ...], list[Answer[Any]]]
+        The best match per person, and every Rekognition answer involved.
+    """
+    collection = settings.face_collection_id
+    probe = recognizer.index_faces(
+        image,
+        collection_id=collection,
+        external_id=f"{PROBE_PREFIX}{uuid.uuid4().hex}",
+        max_faces=settings.max_faces_searched,
+    )
+    searches: list[Answer[tuple[FaceMatch, ...]]] = []
+    probe_ids = [face.face_id for face in probe.found]
+    try:
+        for face_id in probe_ids:
+            searches.append(
+                recognizer.search_faces(
+                    collection_id=collection,
+                    face_id=face_id,
+                    threshold=settings.face_match_threshold,
+                    max_faces=settings.max_face_matches + len(probe_ids),
+                )
+            )
+    finally:
+        if probe_ids:
+            recognizer.delete_faces(collection_id=collection, face_ids=probe_ids)
+    best: dict[str, FaceMatch] = {}
+    for search in searches:
+        for match in search.found:
+            if match.person_id.startswith(PROBE_PREFIX):
+                continue
+            if match.person_id not in best or best[match.person_id].similarity < match.similarity:
+                best[match.person_id] = match
+    return tuple(best.values()), [probe, *searches]

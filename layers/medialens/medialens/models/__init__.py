@@ -1,1 +1,0 @@
-"""Typed boundary and domain models."""

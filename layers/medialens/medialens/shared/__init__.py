@@ -1,0 +1,1 @@
+"""What every feature uses: errors, observability, AWS clients, clock, media, settings parsing."""

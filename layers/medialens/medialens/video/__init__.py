@@ -1,0 +1,1 @@
+"""Video analysis: jobs started, results collected, the backlog swept."""

@@ -1,0 +1,1 @@
+"""The ML workflows' tasks: Batch Transform checks, the suggester, deploy-time artifacts."""
