@@ -2,24 +2,28 @@
 
 The archive goes where the Batch Transform's CreateModel reads it; the suggestions go
 into the catalog for the chatbot. ``bundle/inference.py`` is the model's inference code
-(``sagemaker/label_suggester/code/inference.py``, copied in by ``sam build``).
+(``sagemaker_models/label_suggester/code/inference.py``, copied in by ``sam build``).
 """
 
 from __future__ import annotations
 
-import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from medialens.shared.observability import logger, metrics, tracer
-from medialens.shared.s3_store import S3MediaStore
-from medialens.workflows.object_lines import S3ObjectLines
-from medialens.workflows.related_labels import DynamoDBRelatedLabels
+from medialens.workflows.settings import SuggestionSettings
 from medialens.workflows.suggester import Thresholds, publish_suggestions
+from medialens.workflows.wiring import SuggestionPorts, suggestion_ports
 
 INFERENCE_CODE = Path(__file__).with_name("bundle") / "inference.py"
+
+
+@cache
+def _ports() -> SuggestionPorts:
+    return suggestion_ports(SuggestionSettings.from_env())
 
 
 class BadRequestError(ValueError):
@@ -61,14 +65,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """
     try:
         related_uri, model_data_url, run, thresholds = _request(event)
+        ports = _ports()
         published = publish_suggestions(
             related_uri,
             model_data_url,
             run=run,
             inference_code=INFERENCE_CODE.read_bytes(),
-            objects=S3ObjectLines(),
-            writer=S3MediaStore(),
-            catalog=DynamoDBRelatedLabels(os.environ["CATALOG_TABLE"]),
+            objects=ports.objects,
+            writer=ports.writer,
+            catalog=ports.catalog,
             thresholds=thresholds,
         )
     except Exception as error:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from medialens.shared.observability import logger, metrics, tracer
-from medialens.workflows.object_lines import S3LineWriter, S3ObjectLines
 from medialens.workflows.transform_check import verify_transform
+from medialens.workflows.wiring import TransformPorts, transform_ports
+
+
+@cache
+def _ports() -> TransformPorts:
+    return transform_ports()
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -22,12 +28,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     null) nothing is written.
     """
     try:
+        ports = _ports()
         summary = verify_transform(
             str(event["input_uri"]),
             str(event["output_uri"]),
-            S3ObjectLines(),
+            ports.objects,
             combine_uri=event.get("combine_uri"),
-            open_sink=S3LineWriter,
+            open_sink=ports.open_sink,
         )
     except Exception as error:
         # A malformed event, a URI that is not s3://, or an AWS error: the task fails.

@@ -10,7 +10,6 @@ physical id is the job script's ``s3://`` URI. Nothing is ever deleted (see :fun
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from crhelper import CfnResource
 from medialens.shared.observability import logger
-from medialens.shared.s3_store import S3MediaStore
 from medialens.workflows.artifacts import Artifact, ArtifactTarget, publish_workflow_artifacts
+from medialens.workflows.settings import ArtifactSettings
+from medialens.workflows.wiring import artifact_store
 
 BUNDLE = Path(__file__).with_name("bundle")
 JOB_SCRIPT = BUNDLE / "label_mining.py"
@@ -39,13 +39,13 @@ def _artifact(path: Path) -> Artifact:
 @helper.update
 def publish(event: dict[str, Any], _: LambdaContext) -> str:
     """Upload the job's files under their content's keys, and TLS certificates when due."""
-    store = S3MediaStore()
+    store = artifact_store()
     published = publish_workflow_artifacts(
         job_script=_artifact(JOB_SCRIPT),
         bootstrap_script=_artifact(BOOTSTRAP_SCRIPT),
         requirements=_artifact(REQUIREMENTS),
         target=ArtifactTarget.from_properties(event["ResourceProperties"]),
-        region=os.environ["AWS_REGION"],
+        region=ArtifactSettings.from_env().region,
         now=datetime.now(UTC),
         writer=store,
         reader=store,

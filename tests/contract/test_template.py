@@ -43,7 +43,7 @@ WRITES_UNDER = {
 }
 # Files a function carries from elsewhere in the repository (sam build copies them in).
 BUNDLED = {
-    "publish_suggestions": {"inference.py": "sagemaker/label_suggester/code/inference.py"},
+    "publish_suggestions": {"inference.py": "sagemaker_models/label_suggester/code/inference.py"},
     "workflow_artifacts": {
         "label_mining.py": "jobs/label_mining.py",
         "emr_bootstrap.sh": "jobs/emr_bootstrap.sh",
@@ -187,7 +187,7 @@ def test_s3_events_watch_uploads_and_faces_but_not_results() -> None:
         assert rule["Name"] == "prefix"
         prefixes.add(rule["Value"]["Ref"])
     assert prefixes == {"UploadsPrefix", "FacesPrefix"}
-    environment = template()["Globals"]["Function"]["Environment"]["Variables"]
+    environment = resource("AnalyzeMediaFunction")["Properties"]["Environment"]["Variables"]
     defaults = {p: template()["Parameters"][p]["Default"] for p in prefixes}
     assert not any(d.startswith(environment["RESULTS_PREFIX"]) for d in defaults.values())
 

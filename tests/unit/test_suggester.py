@@ -22,7 +22,7 @@ from medialens.workflows.suggester import (
     train,
 )
 
-from models.label_suggester.code import inference
+from sagemaker_models.label_suggester.code import inference
 
 CODE = b"# inference code\n"
 

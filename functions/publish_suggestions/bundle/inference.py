@@ -1,1 +1,1 @@
-../../../sagemaker/label_suggester/code/inference.py
+../../../sagemaker_models/label_suggester/code/inference.py

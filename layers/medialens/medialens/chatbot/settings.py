@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 from medialens.shared.settings import read_number, read_prefix, read_required
 
@@ -30,6 +31,13 @@ class ChatbotSettings:
     uploads_prefix : str
         Where users drop files; "is beach.mp4 done?" looks there first.
     """
+
+    VARIABLES: ClassVar[frozenset[str]] = frozenset(
+        {"CATALOG_TABLE", "UPLOADS_PREFIX", "CHAT_PAGE_SIZE", "CHAT_LINK_EXPIRY_S"}
+    )
+    """What template.yaml sets for the chatbot's function."""
+    TUNABLES: ClassVar[frozenset[str]] = frozenset({"CHAT_SCAN_BUDGET", "CHAT_MAX_REPROMPTS"})
+    """Read when set by hand; the defaults below otherwise."""
 
     catalog_table: str
     page_size: int = 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 from medialens.shared.errors import ConfigurationError
 from medialens.shared.settings import read_flag, read_number, read_prefix, read_required
@@ -46,6 +47,38 @@ class ImageAnalysisSettings:
     custom_labels_arn : str | None
         Rekognition Custom Labels project version ARN; ``None`` disables the call.
     """
+
+    VARIABLES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "CATALOG_TABLE",
+            "IDEMPOTENCY_TABLE",
+            "RESULTS_BUCKET",
+            "ALERTS_TOPIC_ARN",
+            "FACE_COLLECTION_ID",
+            "CUSTOM_LABELS_PROJECT_VERSION_ARN",
+            "UPLOADS_PREFIX",
+            "FACES_PREFIX",
+            "RESULTS_PREFIX",
+            "ENABLE_LABELS",
+            "ENABLE_IMAGE_PROPERTIES",
+            "ENABLE_TEXT",
+            "ENABLE_FACES",
+            "ENABLE_MODERATION",
+            "ENABLE_FACE_SEARCH",
+            "LABELS_MIN_CONFIDENCE",
+            "MAX_LABELS",
+            "TEXT_MIN_CONFIDENCE",
+            "MODERATION_MIN_CONFIDENCE",
+            "MODERATION_FLAG_THRESHOLD",
+            "FACE_MATCH_THRESHOLD",
+            "FACE_SEARCH_MAX_FACES",
+        }
+    )
+    """What template.yaml sets for every function that analyses images."""
+    TUNABLES: ClassVar[frozenset[str]] = frozenset(
+        {"MAX_FACE_MATCHES", "CUSTOM_LABELS_MIN_CONFIDENCE"}
+    )
+    """Read when set by hand; the defaults below otherwise."""
 
     catalog_table: str
     idempotency_table: str

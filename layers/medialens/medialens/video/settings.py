@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 from medialens.shared.settings import read_flag, read_number, read_prefix, read_required
 
@@ -49,6 +50,37 @@ class VideoSettings:
         invocation outlives the results function's timeout, so it must be at least that.
         One that fails with an error gives the collection up at once.
     """
+
+    VARIABLES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "CATALOG_TABLE",
+            "VIDEO_JOBS_TABLE",
+            "RESULTS_BUCKET",
+            "VIDEO_TOPIC_ARN",
+            "VIDEO_ROLE_ARN",
+            "FACE_COLLECTION_ID",
+            "VIDEO_CONTINUATION_QUEUE_URL",
+            "FAILURES_QUEUE_URL",
+            "UPLOADS_PREFIX",
+            "RESULTS_PREFIX",
+            "LABELS_MIN_CONFIDENCE",
+            "MODERATION_MIN_CONFIDENCE",
+            "MODERATION_FLAG_THRESHOLD",
+            "FACE_MATCH_THRESHOLD",
+            "VIDEO_JOB_TIMEOUT_MINUTES",
+            *(variable for variable, _ in VIDEO_SWITCHES.values()),
+        }
+    )
+    """What template.yaml sets for every function that starts or follows video jobs."""
+    TUNABLES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "VIDEO_PAGE_SIZE",
+            "VIDEO_MIN_REMAINING_MS",
+            "VIDEO_SWEEP_BATCH",
+            "VIDEO_COLLECTION_LEASE_S",
+        }
+    )
+    """Read when set; the defaults below otherwise (the results function sets the lease)."""
 
     catalog_table: str
     jobs_table: str
