@@ -1,7 +1,8 @@
 """`make bench`: cold start, per record, video, chatbot, sizes, offline, ML workflows.
 
 Every ratio compares figures measured side by side in this one run (interleaved
-rounds), since the machine is shared and absolute times drift.
+rounds), since the machine is shared and absolute times drift. The report is written
+to docs/benchmarks.md with the date and the machine: no figure is copied by hand.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -16,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -208,14 +211,49 @@ def workflows() -> list[str]:
     return measure()
 
 
+PAGE = ROOT / "docs" / "benchmarks.md"
+# Headings the other docs pages link to (benchmarks.md#cold-start, ...).
+SECTIONS: tuple[tuple[str, Callable[[], list[str]]], ...] = (
+    ("Cold start", cold_start),
+    ("Per-record cost", overhead),
+    ("Video results", video_results),
+    ("Chatbot", chatbot),
+    ("Package size", sizes),
+    ("Offline mode", offline),
+    ("ML workflows", workflows),
+)
+
+
+def machine() -> str:
+    """Say what the figures were measured on."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = ""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 2**20:.0f} GB memory"
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}){memory}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
 def main() -> None:
-    sections = [cold_start(), overhead(), video_results(), chatbot(), sizes(), offline()]
-    sections.append(workflows())
-    report = "\n\n".join("\n".join(section) for section in sections) + "\n"
+    started = datetime.now(UTC)
+    sections = [f"## {title}\n\n" + "\n".join(measure()) for title, measure in SECTIONS]
+    header = (
+        "# Benchmarks\n\n"
+        f"Written by `make bench` on {started:%Y-%m-%d %H:%M} UTC, on {machine()}. "
+        "Each ratio compares figures measured side by side in this run; what each "
+        "benchmark measures, and how, is in [development.md](development.md#benchmarks).\n"
+    )
+    report = header + "\n" + "\n\n".join(sections) + "\n"
     print(report)
-    out = ROOT / "out"
-    out.mkdir(exist_ok=True)
-    (out / "bench.md").write_text(report)
+    PAGE.write_text(report)
 
 
 if __name__ == "__main__":

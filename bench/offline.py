@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-from medialens_local import demo
+from medialens_local import stack
 from medialens_local.aws import local_aws
 from medialens_local.rekognition.engines.faces import face_engine
 from medialens_local.rekognition.engines.labels import label_engine
@@ -120,7 +120,7 @@ def offline() -> list[str]:
         "| --- | ---: | ---: | ---: | --- |",
     ]
     log = io.StringIO()
-    with contextlib.redirect_stdout(log), local_aws() as aws, demo.local_rekognition(aws) as rek:
+    with contextlib.redirect_stdout(log), local_aws() as aws, stack.local_rekognition(aws) as rek:
         s3 = aws.client("s3")
         for key, body in images.items():
             s3.put_object(Bucket=aws.bucket, Key=f"bench/{key}", Body=body)
@@ -147,7 +147,7 @@ def offline() -> list[str]:
         router = Router(aws, rek.endpoint)
         first = next(
             drop
-            for drop in demo.plan_drops(SAMPLES, "uploads/bench-first/", "faces/")
+            for drop in stack.plan_drops(SAMPLES, "uploads/bench-first/", "faces/")
             if drop.key.startswith("uploads/") and drop.path.suffix in {".jpg", ".png"}
         )
         start = time.perf_counter()
@@ -157,7 +157,7 @@ def offline() -> list[str]:
         passes = [
             [
                 drop
-                for drop in demo.plan_drops(SAMPLES, f"uploads/pass-{n}/", f"faces/pass-{n}-")
+                for drop in stack.plan_drops(SAMPLES, f"uploads/pass-{n}/", f"faces/pass-{n}-")
                 if drop.path.suffix not in VIDEO_SUFFIXES
             ]
             for n in range(PIPELINE_PASSES)
@@ -202,19 +202,19 @@ def _video(aws: Any, router: Router) -> str:
     """Drop the sample video and wait until its catalog status leaves IN_PROGRESS."""
     [drop] = [
         d
-        for d in demo.plan_drops(SAMPLES, "uploads/video/", "faces/")
+        for d in stack.plan_drops(SAMPLES, "uploads/video/", "faces/")
         if d.path.suffix in VIDEO_SUFFIXES
     ]
     with _inference_clock() as inference:
         start = time.perf_counter()
         aws.client("s3").put_object(Bucket=aws.bucket, Key=drop.key, Body=drop.path.read_bytes())
         router.drain(expected=1)
-        router.drain(until=lambda: demo.videos_settled(aws, [drop.key]), timeout_s=300)
+        router.drain(until=lambda: stack.videos_settled(aws, [drop.key]), timeout_s=300)
         elapsed = time.perf_counter() - start
-    status = demo.catalog_entry(aws, drop.key)
+    status = stack.catalog_entry(aws, drop.key)
     assert status is not None
     assert status["status"]["S"] == "ANALYSED", status
-    document = demo.video_findings(aws, drop.key)
+    document = stack.video_findings(aws, drop.key)
     duration = document["duration_s"] if document else 0.0
     model_s = inference["seconds"]
     return f"| {duration:.1f} | {elapsed:.2f} | {model_s:.2f} | {1 - model_s / elapsed:.0%} |"

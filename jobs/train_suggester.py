@@ -19,7 +19,7 @@ from medialens.workflows.suggester import Thresholds, pack_archive, related_from
 from medialens.workflows.suggester import train as train_model
 
 ROOT = Path(__file__).resolve().parents[1]
-INFERENCE = ROOT / "models" / "label_suggester" / "code" / "inference.py"
+INFERENCE = ROOT / "sagemaker_models" / "label_suggester" / "code" / "inference.py"
 
 
 def read_related(folder: Path) -> Iterable[dict[str, Any]]:

@@ -28,8 +28,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from medialens_local.aws import LocalAws
-from medialens_local.demo import OUT, SAMPLES, ModelMissingError, analysed, progress_bar
 from medialens_local.lex import BotDefinition, BotReply, LocalLexSession
+from medialens_local.stack import OUT, SAMPLES, ModelMissingError, analysed, progress_bar
 from medialens_local.template import load_template
 
 FUNCTION = "ChatbotFunction"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from medialens_local.demo import Drop
+    from medialens_local.stack import Drop
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; background: #f6f6f4; color: #222; }

@@ -36,8 +36,8 @@ from rich.table import Table
 
 from medialens_local.aws import LocalAws
 from medialens_local.batch_transform import TransformSettings, transform
-from medialens_local.demo import OUT, SAMPLES, ModelMissingError, analysed, progress_bar
 from medialens_local.router import Delivery, Router
+from medialens_local.stack import OUT, SAMPLES, ModelMissingError, analysed, progress_bar
 from medialens_local.template import ROOT, load_template
 
 EXPORT_PREFIX = "exports/offline"

@@ -31,10 +31,10 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 from medialens_local.aws import REGION, LocalAws, local_aws
-from medialens_local.demo import local_rekognition
 from medialens_local.lex import BotDefinition
 from medialens_local.lex_runtime import BotAlias, serving
 from medialens_local.router import Router
+from medialens_local.stack import local_rekognition
 
 from tests.e2e.targets import LOCALE_ID, StackResources, Target, Timeouts
 from tests.support.workflows import (

@@ -114,7 +114,10 @@ def test_publishing_trains_the_model_and_fills_the_catalog(
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         code = tar.extractfile("code/inference.py")
         assert code is not None
-        assert code.read() == (ROOT / "sagemaker_models/label_suggester/code/inference.py").read_bytes()
+        assert (
+            code.read()
+            == (ROOT / "sagemaker_models/label_suggester/code/inference.py").read_bytes()
+        )
     store = DynamoDBRelatedLabels(stack.catalog_table)
     assert [r.label for r in store.related("beach")] == ["sea"]
 

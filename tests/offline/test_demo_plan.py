@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medialens_local.demo import plan_drops
+from medialens_local.stack import plan_drops
 
 
 def test_a_users_folder_maps_faces_to_references_and_the_rest_to_uploads(tmp_path: Path) -> None:

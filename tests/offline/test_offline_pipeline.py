@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from medialens_local import demo
+from medialens_local import demo, stack
 from medialens_local.aws import LocalAws, local_aws
 from medialens_local.router import Router
 from medialens_local.template import ROOT
@@ -24,10 +24,10 @@ SAMPLES = ROOT / "samples"
 
 @pytest.fixture(scope="module")
 def pipeline() -> Iterator[tuple[LocalAws, Router]]:
-    with local_aws() as aws, demo.local_rekognition(aws) as rekognition:
+    with local_aws() as aws, stack.local_rekognition(aws) as rekognition:
         router = Router(aws, rekognition.endpoint)
         s3 = aws.client("s3")
-        for drop in demo.plan_drops(SAMPLES, "uploads/", "faces/"):
+        for drop in stack.plan_drops(SAMPLES, "uploads/", "faces/"):
             s3.put_object(Bucket=aws.bucket, Key=drop.key, Body=drop.path.read_bytes())
             router.drain(expected=1)
         yield aws, router
@@ -86,7 +86,7 @@ def test_a_face_is_matched_to_the_person_of_the_reference_photo(
 def test_a_gif_is_recorded_as_rejected(pipeline: tuple[LocalAws, Router]) -> None:
     aws, _ = pipeline
 
-    meta = demo.catalog_entry(aws, "uploads/docs/notes.gif")
+    meta = stack.catalog_entry(aws, "uploads/docs/notes.gif")
 
     assert meta is not None
     assert meta["rejection_reason"]["S"] == "unsupported_format"

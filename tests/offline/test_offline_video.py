@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from medialens_local import demo
+from medialens_local import stack
 from medialens_local.aws import LocalAws, local_aws
 from medialens_local.router import Delivery, Router
 from medialens_local.template import ROOT
@@ -30,13 +30,13 @@ class VideoRun:
 
 @pytest.fixture(scope="module")
 def video_run() -> Iterator[VideoRun]:
-    with local_aws() as aws, demo.local_rekognition(aws) as rekognition:
+    with local_aws() as aws, stack.local_rekognition(aws) as rekognition:
         rekognition.video.concurrent_jobs = 2
         router = Router(aws, rekognition.endpoint)
         body = (ROOT / "samples" / KEY).read_bytes()
         aws.client("s3").put_object(Bucket=aws.bucket, Key=KEY, Body=body)
         drop = router.drain(expected=1)
-        completions = router.drain(until=lambda: demo.videos_settled(aws, [KEY]), timeout_s=300)
+        completions = router.drain(until=lambda: stack.videos_settled(aws, [KEY]), timeout_s=300)
         yield VideoRun(aws, router, drop, completions)
 
 
@@ -70,7 +70,7 @@ def test_every_analysis_finishes_though_the_quota_parks_four(video_run: VideoRun
     assert len(parked) == 4
     assert all(int(job["attempts"]["N"]) >= 2 for job in parked)
     assert all(d.error is None for d in video_run.completions)
-    meta = demo.catalog_entry(video_run.aws, KEY)
+    meta = stack.catalog_entry(video_run.aws, KEY)
     assert meta is not None
     assert meta["status"]["S"] == "ANALYSED"
 
