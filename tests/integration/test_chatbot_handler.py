@@ -28,8 +28,8 @@ from botocore.exceptions import ReadTimeoutError
 from medialens.catalog.location import CatalogLocation
 from medialens.catalog.writer import DynamoDBCatalog
 from medialens.chatbot.conversation import Conversation
-from medialens.chatbot.dialog import APOLOGY, CONVERSATION_ATTRIBUTE, LINKS_ATTRIBUTE
 from medialens.chatbot.settings import ChatbotSettings
+from medialens.chatbot.turn import APOLOGY, CONVERSATION_ATTRIBUTE, LINKS_ATTRIBUTE
 from medialens.images.models import (
     FaceMatch,
     ImageAnalysis,

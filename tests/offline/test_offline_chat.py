@@ -22,11 +22,11 @@ from typing import Any
 
 import boto3
 import pytest
-from medialens.chatbot.dialog import HELP
+from medialens.chatbot.turn import HELP
 from medialens.workflows.related_labels import DynamoDBRelatedLabels
 from medialens.workflows.suggester import MalformedRulesError, RelatedLabel
 from medialens_local import chat as chat_module
-from medialens_local.demo import OfflineStack, analysed
+from medialens_local.stack import OfflineStack, analysed
 from medialens_local.template import ROOT
 from moto import mock_aws
 from rich.console import Console

@@ -21,16 +21,10 @@ from medialens.catalog.models import (
     SearchQuery,
 )
 from medialens.chatbot.conversation import Conversation
-from medialens.chatbot.dialog import (
-    APOLOGY,
-    CONVERSATION_ATTRIBUTE,
-    INTENT_HANDLERS,
-    LINKS_ATTRIBUTE,
-    LINKS_BUDGET,
-    respond,
-)
+from medialens.chatbot.dialog import INTENT_HANDLERS, respond
 from medialens.chatbot.ports import ChatPorts
 from medialens.chatbot.settings import ChatbotSettings
+from medialens.chatbot.turn import APOLOGY, CONVERSATION_ATTRIBUTE, LINKS_ATTRIBUTE, LINKS_BUDGET
 from medialens.shared.observability import logger, metrics
 from medialens.workflows.suggester import RelatedLabel
 
