@@ -6,7 +6,7 @@ carries out the dialog action the hook answers (Delegate, ElicitSlot, ConfirmInt
 ElicitIntent, Close) the way Lex does.
 
 The natural-language understanding is deliberately simple, and differs from Lex's
-(README, "Chatting offline"): an utterance matches when the message has the same words
+(docs/chatbot.md, "Chatting offline"): an utterance matches when the message has the same words
 around its ``{Slot}`` placeholders; the most specific match wins; slot values resolve
 against the slot type's values and synonyms, exactly or by spelling similarity. Lex's
 statistical model also understands paraphrases it was never shown.

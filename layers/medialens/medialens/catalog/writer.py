@@ -1,6 +1,6 @@
 """The catalog: one DynamoDB table, keyed for the chatbot's questions.
 
-Access patterns (see README, "Catalog"):
+Access patterns (see docs/catalog.md):
 
 ==============================  =======================================================
 question                        key condition
