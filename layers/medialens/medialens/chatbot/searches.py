@@ -80,16 +80,7 @@ def search_intent(term: TermSlot) -> IntentHandler:
 
 
 def flagged(turn: Turn) -> LexResponse:
-    """Answer the FlaggedMedia intent: flagged media, or those with one moderation label.
-
-    Parameters
-    ----------
-    turn : Turn
-
-    Returns
-    -------
-    LexResponse
-    """
+    """Answer the FlaggedMedia intent: flagged media, or those with one moderation label."""
     if turn.validating:
         return validate(turn, term_check(MODERATION_TERM), check_media_type, check_since)
     has_label = turn.intent.slot(MODERATION_LABEL) is not None
@@ -101,16 +92,7 @@ def flagged(turn: Turn) -> LexResponse:
 
 
 def show_more(turn: Turn) -> LexResponse:
-    """Answer the ShowMore intent: the next results of the last search.
-
-    Parameters
-    ----------
-    turn : Turn
-
-    Returns
-    -------
-    LexResponse
-    """
+    """Answer the ShowMore intent: the next results of the last search."""
     query = turn.conversation.query
     if query is None:
         return turn.close(
@@ -132,16 +114,7 @@ def show_more(turn: Turn) -> LexResponse:
 
 
 def refine(turn: Turn) -> LexResponse:
-    """Answer the RefineSearch intent: the last search again, for photos or videos only.
-
-    Parameters
-    ----------
-    turn : Turn
-
-    Returns
-    -------
-    LexResponse
-    """
+    """Answer the RefineSearch intent: the last search again, for photos or videos only."""
     if turn.validating:
         return validate(turn, check_media_type)
     query = turn.conversation.query

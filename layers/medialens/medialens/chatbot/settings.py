@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from medialens.shared.settings import read_number, read_prefix, read_required
+from medialens.shared.settings import EnvironmentSettings, read_number, read_prefix, read_required
 
 
 @dataclass(frozen=True, slots=True)
-class ChatbotSettings:
+class ChatbotSettings(EnvironmentSettings):
     """Everything the chatbot's fulfilment needs to know about its deployment.
 
     Attributes
@@ -47,24 +46,8 @@ class ChatbotSettings:
     uploads_prefix: str = "uploads/"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ChatbotSettings:
-        """Parse the settings from environment variables.
-
-        Parameters
-        ----------
-        env : Mapping[str, str], optional
-            Variables to read; ``os.environ`` when omitted.
-
-        Returns
-        -------
-        ChatbotSettings
-
-        Raises
-        ------
-        ConfigurationError
-            When a required variable is missing or a value is out of range.
-        """
-        env = os.environ if env is None else env
+    def parse(cls, env: Mapping[str, str]) -> ChatbotSettings:
+        """Read the variables from ``env``."""
         return cls(
             catalog_table=read_required(env, "CATALOG_TABLE"),
             page_size=int(read_number(env, "CHAT_PAGE_SIZE", 5, 1, 25)),

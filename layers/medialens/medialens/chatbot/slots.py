@@ -163,11 +163,6 @@ def retry_hint(term: TermSlot) -> str:
 def check_media_type(turn: Turn, intent: Intent) -> Intent | LexResponse:
     """Keep a media type read as photo or video; ask again for anything else.
 
-    Parameters
-    ----------
-    turn : Turn
-    intent : Intent
-
     Returns
     -------
     Intent | LexResponse
@@ -195,11 +190,6 @@ def check_media_type(turn: Turn, intent: Intent) -> Intent | LexResponse:
 
 def check_since(turn: Turn, intent: Intent) -> Intent | LexResponse:
     """Keep a date to search from (never in the future); ask again for anything else.
-
-    Parameters
-    ----------
-    turn : Turn
-    intent : Intent
 
     Returns
     -------

@@ -61,16 +61,7 @@ def _named_files(turn: Turn, name: str) -> tuple[str, ...]:
 
 
 def upload_status(turn: Turn) -> LexResponse:
-    """Answer the UploadStatus intent: find the file named, then tell how its analysis went.
-
-    Parameters
-    ----------
-    turn : Turn
-
-    Returns
-    -------
-    LexResponse
-    """
+    """Answer the UploadStatus intent: find the file named, then tell how its analysis went."""
     intent = turn.intent
     value = intent.slot(FILE_NAME)
     if value is None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
 from medialens.shared.errors import ConfigurationError
-from medialens.shared.settings import read_flag, read_number, read_prefix, read_required
+from medialens.shared.settings import (
+    EnvironmentSettings,
+    read_flag,
+    read_number,
+    read_prefix,
+    read_required,
+)
 
 MAX_S3_IMAGE_BYTES = 15 * 1024 * 1024
 """Rekognition's limit for an image passed as an S3 object."""
@@ -31,7 +36,7 @@ class FeatureSwitches:
 
 
 @dataclass(frozen=True, slots=True)
-class ImageAnalysisSettings:
+class ImageAnalysisSettings(EnvironmentSettings):
     """Everything the image use cases need to know about their deployment.
 
     Attributes
@@ -101,24 +106,8 @@ class ImageAnalysisSettings:
     custom_labels_min_confidence: float = 50.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ImageAnalysisSettings:
-        """Parse the settings from environment variables.
-
-        Parameters
-        ----------
-        env : Mapping[str, str], optional
-            Variables to read; ``os.environ`` when omitted.
-
-        Returns
-        -------
-        ImageAnalysisSettings
-
-        Raises
-        ------
-        ConfigurationError
-            When a required variable is missing or a value is out of range.
-        """
-        env = os.environ if env is None else env
+    def parse(cls, env: Mapping[str, str]) -> ImageAnalysisSettings:
+        """Read the variables from ``env``."""
         features = FeatureSwitches(
             labels=read_flag(env, "ENABLE_LABELS", True),
             image_properties=read_flag(env, "ENABLE_IMAGE_PROPERTIES", True),

@@ -7,7 +7,9 @@ read ``os.environ`` themselves.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from typing import ClassVar, Self
 
 from medialens.shared.errors import ConfigurationError
 
@@ -74,3 +76,41 @@ def read_prefix(env: Mapping[str, str], name: str, default: str) -> str:
     """Read an S3 key prefix, ending in ``/`` whether or not it was given with one."""
     value = env.get(name, "").strip() or default
     return value if value.endswith("/") else value + "/"
+
+
+class EnvironmentSettings:
+    """A function's settings, read from its environment.
+
+    Subclasses (frozen dataclasses) implement :meth:`parse` and list the variables they
+    read: ``VARIABLES`` the template sets for every function using them, ``TUNABLES``
+    read only when someone sets them (the defaults otherwise).
+    """
+
+    __slots__ = ()
+    VARIABLES: ClassVar[frozenset[str]] = frozenset()
+    TUNABLES: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
+        """Parse the settings from environment variables.
+
+        Parameters
+        ----------
+        env : Mapping[str, str], optional
+            Variables to read; ``os.environ`` when omitted.
+
+        Returns
+        -------
+        Self
+
+        Raises
+        ------
+        ConfigurationError
+            When a required variable is missing or a value is out of range.
+        """
+        return cls.parse(os.environ if env is None else env)
+
+    @classmethod
+    def parse(cls, env: Mapping[str, str]) -> Self:
+        """Parse the settings from ``env`` (see :meth:`from_env`)."""
+        raise NotImplementedError

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from medialens.shared.settings import read_flag, read_number, read_prefix, read_required
+from medialens.shared.settings import (
+    EnvironmentSettings,
+    read_flag,
+    read_number,
+    read_prefix,
+    read_required,
+)
 
 MAX_STORED_VIDEO_BYTES = 10 * 1024 * 1024 * 1024
 """Rekognition Video's limit for a stored video."""
@@ -27,7 +32,7 @@ VIDEO_SWITCHES = {
 
 
 @dataclass(frozen=True, slots=True)
-class VideoSettings:
+class VideoSettings(EnvironmentSettings):
     """Everything the video use cases need to know about their deployment.
 
     Attributes
@@ -105,24 +110,8 @@ class VideoSettings:
     collection_lease_s: int = 310
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> VideoSettings:
-        """Parse the settings from environment variables.
-
-        Parameters
-        ----------
-        env : Mapping[str, str], optional
-            Variables to read; ``os.environ`` when omitted.
-
-        Returns
-        -------
-        VideoSettings
-
-        Raises
-        ------
-        ConfigurationError
-            When a required variable is missing or a value is out of range.
-        """
-        env = os.environ if env is None else env
+    def parse(cls, env: Mapping[str, str]) -> VideoSettings:
+        """Read the variables from ``env``."""
         return cls(
             catalog_table=read_required(env, "CATALOG_TABLE"),
             jobs_table=read_required(env, "VIDEO_JOBS_TABLE"),

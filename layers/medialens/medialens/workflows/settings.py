@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from medialens.shared.settings import read_required
+from medialens.shared.settings import EnvironmentSettings, read_required
 
 
 @dataclass(frozen=True, slots=True)
-class SuggestionSettings:
+class SuggestionSettings(EnvironmentSettings):
     """Where the published label suggestions go.
 
     Attributes
@@ -22,25 +21,17 @@ class SuggestionSettings:
 
     VARIABLES: ClassVar[frozenset[str]] = frozenset({"CATALOG_TABLE"})
     """What template.yaml sets for the function that publishes suggestions."""
-    TUNABLES: ClassVar[frozenset[str]] = frozenset()
 
     catalog_table: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> SuggestionSettings:
-        """Parse the settings from environment variables (``os.environ`` when omitted).
-
-        Raises
-        ------
-        ConfigurationError
-            When ``CATALOG_TABLE`` is not set.
-        """
-        env = os.environ if env is None else env
+    def parse(cls, env: Mapping[str, str]) -> SuggestionSettings:
+        """Read the variables from ``env``."""
         return cls(catalog_table=read_required(env, "CATALOG_TABLE"))
 
 
 @dataclass(frozen=True, slots=True)
-class ArtifactSettings:
+class ArtifactSettings(EnvironmentSettings):
     """What the deploy-time artifact upload needs: the Region it runs in.
 
     ``AWS_REGION`` is one of the variables Lambda itself sets in every function
@@ -50,20 +41,12 @@ class ArtifactSettings:
     """
 
     VARIABLES: ClassVar[frozenset[str]] = frozenset()
-    TUNABLES: ClassVar[frozenset[str]] = frozenset()
     LAMBDA_RUNTIME: ClassVar[frozenset[str]] = frozenset({"AWS_REGION"})
     """Set by Lambda, never by the template."""
 
     region: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ArtifactSettings:
-        """Parse the settings from environment variables (``os.environ`` when omitted).
-
-        Raises
-        ------
-        ConfigurationError
-            When ``AWS_REGION`` is not set (never, inside Lambda).
-        """
-        env = os.environ if env is None else env
+    def parse(cls, env: Mapping[str, str]) -> ArtifactSettings:
+        """Read the variables from ``env``."""
         return cls(region=read_required(env, "AWS_REGION"))
