@@ -124,7 +124,7 @@ def test_settings_read_exactly_the_variables_they_declare(
 ) -> None:
     environment = Recording(function_environment({}, function) | {"AWS_REGION": "eu-west-1"})
     settings.from_env(environment)
-    declared = settings.VARIABLES | settings.TUNABLES | getattr(settings, "LAMBDA_RUNTIME", set())
+    declared = settings.VARIABLES | settings.TUNABLES | settings.LAMBDA_RUNTIME
     assert environment.asked == declared
 
 

@@ -83,12 +83,14 @@ class EnvironmentSettings:
 
     Subclasses (frozen dataclasses) implement :meth:`parse` and list the variables they
     read: ``VARIABLES`` the template sets for every function using them, ``TUNABLES``
-    read only when someone sets them (the defaults otherwise).
+    read only when someone sets them (the defaults otherwise), ``LAMBDA_RUNTIME`` set by
+    Lambda itself, never by the template.
     """
 
     __slots__ = ()
     VARIABLES: ClassVar[frozenset[str]] = frozenset()
     TUNABLES: ClassVar[frozenset[str]] = frozenset()
+    LAMBDA_RUNTIME: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Self:

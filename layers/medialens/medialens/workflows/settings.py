@@ -40,9 +40,7 @@ class ArtifactSettings(EnvironmentSettings):
     the template sets nothing for this function.
     """
 
-    VARIABLES: ClassVar[frozenset[str]] = frozenset()
     LAMBDA_RUNTIME: ClassVar[frozenset[str]] = frozenset({"AWS_REGION"})
-    """Set by Lambda, never by the template."""
 
     region: str
 
