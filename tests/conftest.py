@@ -195,6 +195,9 @@ def rekognition(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     client = boto3.client("rekognition", region_name="eu-west-1")
     stubber = Stubber(client)
     monkeypatch.setattr("medialens.images.rekognition.rekognition_client", lambda: client)
+    # Stubber answers strictly in queue order, so an image's calls run one at a time
+    # here; their concurrency is tested against the local Rekognition.
+    monkeypatch.setenv("IMAGE_CALL_CONCURRENCY", "1")
     with stubber:
         yield stubber
         stubber.assert_no_pending_responses()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_EXCEPTION, Executor, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from medialens.catalog.location import CatalogLocation
@@ -262,69 +263,79 @@ def run_analysis(
     custom_labels: Answer[Any] | None = None
     face_matches: tuple[FaceMatch, ...] = ()
 
-    if features.labels:
-        answer = recognizer.detect_labels(
-            image,
-            min_confidence=settings.min_label_confidence,
-            max_labels=settings.max_labels,
-            image_properties=features.image_properties,
-        )
-        labels = answer.found
-        answers.append(answer)
-        run.append(Feature.LABELS)
-    if features.text:
-        text_answer = recognizer.detect_text(image, min_confidence=settings.min_text_confidence)
-        text = text_answer.found
-        answers.append(text_answer)
-        run.append(Feature.TEXT)
-    if features.faces:
-        faces_answer = recognizer.detect_faces(image)
-        faces = faces_answer.found
-        answers.append(faces_answer)
-        run.append(Feature.FACES)
-    if features.moderation:
-        moderation_answer = recognizer.detect_moderation_labels(
-            image, min_confidence=settings.moderation_min_confidence
-        )
-        moderation = moderation_answer.found
-        answers.append(moderation_answer)
-        run.append(Feature.MODERATION)
-    if settings.custom_labels_arn:
+    def custom() -> Answer[Any] | FeatureUnavailableError:
+        assert settings.custom_labels_arn is not None
         try:
-            custom_labels = recognizer.detect_custom_labels(
+            return recognizer.detect_custom_labels(
                 image,
                 project_version_arn=settings.custom_labels_arn,
                 min_confidence=settings.custom_labels_min_confidence,
             )
-            answers.append(custom_labels)
-            run.append(Feature.CUSTOM_LABELS)
         except FeatureUnavailableError as unavailable:
-            _note_unavailable(Feature.CUSTOM_LABELS, unavailable, notes)
+            return unavailable
+
+    # The operations are independent: the image's latency is the slowest call's, not
+    # their sum. Face search needs DetectFaces' answer, so it waits for that one.
+    with _call_pool(settings.call_concurrency) as calls:
+        pending: dict[Feature, Future[Any]] = {}
+        if features.labels:
+            pending[Feature.LABELS] = calls.submit(
+                recognizer.detect_labels,
+                image,
+                min_confidence=settings.min_label_confidence,
+                max_labels=settings.max_labels,
+                image_properties=features.image_properties,
+            )
+        if features.text:
+            pending[Feature.TEXT] = calls.submit(
+                recognizer.detect_text, image, min_confidence=settings.min_text_confidence
+            )
+        if features.faces:
+            pending[Feature.FACES] = calls.submit(recognizer.detect_faces, image)
+        if features.moderation:
+            pending[Feature.MODERATION] = calls.submit(
+                recognizer.detect_moderation_labels,
+                image,
+                min_confidence=settings.moderation_min_confidence,
+            )
+        if settings.custom_labels_arn:
+            pending[Feature.CUSTOM_LABELS] = calls.submit(custom)
+        if Feature.FACES in pending:
+            faces = _first_failure_stops_the_rest(pending, [pending[Feature.FACES]]).found
+        if reference_faces is None and features.face_search:
+            if features.faces and not faces:
+                notes.append("face search skipped: no face in the image")
+            else:
+                pending[Feature.FACE_SEARCH] = calls.submit(
+                    _search_faces, image, len(faces), recognizer, settings
+                )
+        _first_failure_stops_the_rest(pending, list(pending.values()))
+        done = {feature: future.result() for feature, future in pending.items()}
+
+    for feature, answer in done.items():
+        if isinstance(answer, FeatureUnavailableError):
+            _note_unavailable(feature, answer, notes)
+            continue
+        run.append(feature)
+        if feature is Feature.FACE_SEARCH:
+            face_matches, search_answers = answer
+            answers.extend(search_answers)
+            continue
+        answers.append(answer)
+        if feature is Feature.LABELS:
+            labels = answer.found
+        elif feature is Feature.TEXT:
+            text = answer.found
+        elif feature is Feature.MODERATION:
+            moderation = answer.found
+        elif feature is Feature.CUSTOM_LABELS:
+            custom_labels = answer
 
     if reference_faces is not None:
         answers.append(reference_faces)
         run.append(Feature.FACE_INDEX)
         if not reference_faces.found:
             notes.append("no face good enough to index as a reference")
-    elif features.face_search:
-        if features.faces and not faces:
-            notes.append("face search skipped: no face in the image")
-        elif len(faces) > 1:
-            face_matches, search_answers = search_every_face(
-                image, recognizer=recognizer, settings=settings
-            )
-            answers.extend(search_answers)
-            run.append(Feature.FACE_SEARCH)
-        else:
-            search = recognizer.search_faces_by_image(
-                image,
-                collection_id=settings.face_collection_id,
-                threshold=settings.face_match_threshold,
-                max_faces=settings.max_face_matches,
-            )
-            face_matches = search.found
-            answers.append(search)
-            run.append(Feature.FACE_SEARCH)
 
     return ImageAnalysis(
         media_id=media_id,
@@ -342,6 +353,71 @@ def run_analysis(
         notes=tuple(notes),
         responses=tuple(answers),
     )
+
+
+class _InOrder(Executor):
+    """Runs each call at once in the caller's thread; after a failure, runs no more."""
+
+    def __init__(self) -> None:
+        self._failed = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        if self._failed:
+            future.cancel()
+            future.set_running_or_notify_cancel()  # what wait() counts as done
+            return future
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:  # noqa: BLE001 - handed to the caller through the future
+            self._failed = True
+            future.set_exception(error)
+        return future
+
+
+def _call_pool(concurrency: int) -> Executor:
+    """Threads for ``concurrency`` calls at once; one means in order, in this thread."""
+    return _InOrder() if concurrency == 1 else ThreadPoolExecutor(max_workers=concurrency)
+
+
+def _first_failure_stops_the_rest(
+    pending: Mapping[Feature, Future[Any]], awaited: list[Future[Any]]
+) -> Any:
+    """Wait for ``awaited``; on the first error cancel the calls not yet sent and raise it.
+
+    A refused image (or an exhausted retry) fails every call alike: the ones still queued
+    are not paid for. Returns the first awaited future's result.
+    """
+    wait(awaited, return_when=FIRST_EXCEPTION)
+    failed = next(
+        (
+            future
+            for future in pending.values()
+            if future.done() and not future.cancelled() and future.exception() is not None
+        ),
+        None,
+    )
+    if failed is not None:
+        for future in pending.values():
+            future.cancel()
+        raise failed.exception()  # type: ignore[misc]
+    return awaited[0].result()
+
+
+def _search_faces(
+    image: ImageRef, face_count: int, recognizer: ImageRecognizer, settings: ImageAnalysisSettings
+) -> tuple[tuple[FaceMatch, ...], list[Answer[Any]]]:
+    """Who the image's faces are: one SearchFacesByImage, or one search per face."""
+    if face_count > 1:
+        matches, answers = search_every_face(image, recognizer=recognizer, settings=settings)
+        return matches, list(answers)
+    search = recognizer.search_faces_by_image(
+        image,
+        collection_id=settings.face_collection_id,
+        threshold=settings.face_match_threshold,
+        max_faces=settings.max_face_matches,
+    )
+    return search.found, [search]
 
 
 def _note_unavailable(feature: Feature, error: FeatureUnavailableError, notes: list[str]) -> None:

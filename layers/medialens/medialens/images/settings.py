@@ -81,7 +81,7 @@ class ImageAnalysisSettings(EnvironmentSettings):
     )
     """What template.yaml sets for every function that analyses images."""
     TUNABLES: ClassVar[frozenset[str]] = frozenset(
-        {"MAX_FACE_MATCHES", "CUSTOM_LABELS_MIN_CONFIDENCE"}
+        {"MAX_FACE_MATCHES", "CUSTOM_LABELS_MIN_CONFIDENCE", "IMAGE_CALL_CONCURRENCY"}
     )
     """Read when set by hand; the defaults below otherwise."""
 
@@ -104,6 +104,9 @@ class ImageAnalysisSettings(EnvironmentSettings):
     max_face_matches: int = 5
     max_faces_searched: int = 10
     custom_labels_min_confidence: float = 50.0
+    call_concurrency: int = 4
+    """Rekognition calls one image may have in flight at once (labels, text, faces and
+    moderation are independent)."""
 
     @classmethod
     def parse(cls, env: Mapping[str, str]) -> ImageAnalysisSettings:
@@ -138,6 +141,7 @@ class ImageAnalysisSettings(EnvironmentSettings):
             custom_labels_min_confidence=read_number(
                 env, "CUSTOM_LABELS_MIN_CONFIDENCE", 50.0, 0, 100
             ),
+            call_concurrency=int(read_number(env, "IMAGE_CALL_CONCURRENCY", 4, 1, 16)),
         )
         settings.check_prefixes()
         return settings
