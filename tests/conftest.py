@@ -131,12 +131,19 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[stack_support.Stack]:
         ]["QueueArn"]
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
         collection = stack_support.physical_name("FaceCollection")
+        ingest_queues = {
+            logical_id: sqs.create_queue(QueueName=stack_support.physical_name(logical_id))[
+                "QueueUrl"
+            ]
+            for logical_id in ("IngestQueue", "IngestDeadLetterQueue")
+        }
         environment = stack_support.function_environment(
             {
                 "CatalogTable": catalog,
                 "IdempotencyTable": idempotency,
                 "AlertsTopic": topic_arn,
                 "FaceCollection": collection,
+                **ingest_queues,
             }
         )
         for name, value in environment.items():
@@ -152,6 +159,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[stack_support.Stack]:
             s3=s3,
             dynamodb=dynamodb,
             sqs=sqs,
+            ingest_queue_url=ingest_queues["IngestQueue"],
+            dead_letter_queue_url=ingest_queues["IngestDeadLetterQueue"],
         )
 
 
@@ -195,6 +204,7 @@ def rekognition(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     client = boto3.client("rekognition", region_name="eu-west-1")
     stubber = Stubber(client)
     monkeypatch.setattr("medialens.images.rekognition.rekognition_client", lambda: client)
+    monkeypatch.setattr("medialens.shared.aws.paced_rekognition_client", lambda pace: client)
     # Stubber answers strictly in queue order, so an image's calls run one at a time
     # here; their concurrency is tested against the local Rekognition.
     monkeypatch.setenv("IMAGE_CALL_CONCURRENCY", "1")

@@ -1,33 +1,57 @@
-"""Entry point for S3 ObjectCreated notifications under the uploads and faces prefixes.
+"""Entry point of the ingest queue: bucket notifications and backfill requests, paced.
 
-Images are analysed at once; MP4/MOV videos start Rekognition Video jobs.
+Images are analysed; MP4/MOV videos start Rekognition Video jobs. The answer is SQS's
+partial batch response: only the messages that failed are redelivered.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from medialens.images.settings import ImageAnalysisSettings
-from medialens.images.wiring import S3Analyzer, s3_analyzer
-from medialens.shared.media import MediaObject
+from medialens.ingest.settings import IngestSettings
+from medialens.ingest.wiring import IngestConsumer, ingest_consumer
 from medialens.shared.observability import logger, metrics, tracer
-from medialens.shared.outcome import summarize
+from medialens.shared.outcome import AnalysisOutcome, summarize
 from medialens.video.settings import VideoSettings
+
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @cache
-def _analyzer(settings: ImageAnalysisSettings, video: VideoSettings) -> S3Analyzer:
-    return s3_analyzer(settings, video=video)
+def _consumer(
+    images: ImageAnalysisSettings, video: VideoSettings, ingest: IngestSettings
+) -> IngestConsumer:
+    """One consumer per sandbox: its pacer's buckets must outlive the invocations."""
+    return ingest_consumer(images, video, ingest)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
-@event_source(data_class=S3Event)
-def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, int]:
-    """Analyse or start the analysis of every object the notification names; count outcomes."""
-    analyzer = _analyzer(ImageAnalysisSettings.from_env(), VideoSettings.from_env())
-    analyzer.register(context)
-    return summarize(analyzer(MediaObject.from_s3_record(record)) for record in event.records)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Consume one batch of the ingest queue; report the messages that failed."""
+    consumer = _consumer(
+        ImageAnalysisSettings.from_env(), VideoSettings.from_env(), IngestSettings.from_env()
+    )
+    consumer.register(context)
+    with processor(records=event["Records"], handler=consumer):
+        processed = processor.process()
+    outcomes = [
+        AnalysisOutcome.from_dict(outcome)
+        for status, result, _ in processed
+        if status == "success"
+        for outcome in result
+    ]
+    logger.info(
+        "Ingest batch consumed",
+        extra={
+            **summarize(outcomes),
+            "failed": len(processor.fail_messages),
+            "waited_for_quota_s": round(consumer.pacer.waited_s, 3),
+        },
+    )
+    return dict(processor.response())

@@ -137,7 +137,7 @@ def test_functions_may_write_only_under_their_own_prefix() -> None:
                     assert any(prefix in arn["Fn::Sub"] for prefix in prefixes), arn
 
 
-@pytest.mark.parametrize("function", ["AnalyzeMediaFunction", "VideoResultsFunction"])
+@pytest.mark.parametrize("function", ["VideoResultsFunction"])
 def test_async_failures_can_reach_the_queue(function: str) -> None:
     destination = resource(function)["Properties"]["EventInvokeConfig"]
     queue = destination["DestinationConfig"]["OnFailure"]["Destination"]
@@ -176,32 +176,6 @@ def test_completion_messages_and_hand_overs_reach_the_results_function() -> None
     assert queue == {"Fn::GetAtt": ["VideoContinuationQueue", "Arn"]}
     redrive = resource("VideoContinuationQueue")["Properties"]["RedrivePolicy"]
     assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["AnalysisFailuresQueue", "Arn"]}
-
-
-def test_s3_events_watch_uploads_and_faces_but_not_results() -> None:
-    events = resource("AnalyzeMediaFunction")["Properties"]["Events"]
-    prefixes = set()
-    for event in events.values():
-        assert event["Type"] == "S3"
-        [rule] = event["Properties"]["Filter"]["S3Key"]["Rules"]
-        assert rule["Name"] == "prefix"
-        prefixes.add(rule["Value"]["Ref"])
-    assert prefixes == {"UploadsPrefix", "FacesPrefix"}
-    environment = resource("AnalyzeMediaFunction")["Properties"]["Environment"]["Variables"]
-    defaults = {p: template()["Parameters"][p]["Default"] for p in prefixes}
-    assert not any(d.startswith(environment["RESULTS_PREFIX"]) for d in defaults.values())
-
-
-def test_failed_async_invocations_reach_an_alarmed_queue() -> None:
-    config = resource("AnalyzeMediaFunction")["Properties"]["EventInvokeConfig"]
-    destination = config["DestinationConfig"]["OnFailure"]
-    assert destination["Type"] == "SQS"
-    queue = destination["Destination"]["Fn::GetAtt"][0]
-    alarms = resources_of("AWS::CloudWatch::Alarm").values()
-    watched = [
-        a["Properties"]["Dimensions"][0]["Value"] for a in alarms if "Dimensions" in a["Properties"]
-    ]
-    assert {"Fn::GetAtt": [queue, "QueueName"]} in watched
 
 
 def test_the_template_environment_parses_into_settings() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 from typing import Any
 
 import pytest
@@ -18,9 +20,43 @@ def handler() -> Any:
     return load_handler("analyze_media")
 
 
-def invoke(handler: Any, event: dict[str, Any], context: Any) -> dict[str, int]:
-    result: dict[str, int] = handler.lambda_handler(event, context)
-    return result
+COUNTS = ("analysed", "rejected", "ignored", "started", "flagged")
+
+
+class BatchLog(logging.Handler):
+    """Keeps the handler's "Ingest batch consumed" line, which carries the counts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summary: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == "Ingest batch consumed":
+            self.summary = {name: getattr(record, name) for name in COUNTS}
+
+
+def deliver(
+    stack: Stack, handler: Any, event: dict[str, Any], context: Any
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Send an S3 notification through the ingest queue to the handler, as Lambda would.
+
+    Returns the partial batch response and the counts the handler logged.
+    """
+    log = logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"])
+    batch_log = BatchLog()
+    log.addHandler(batch_log)
+    try:
+        response = handler.lambda_handler(stack.receive_as_lambda(json.dumps(event)), context)
+    finally:
+        log.removeHandler(batch_log)
+    return response, batch_log.summary
+
+
+def invoke(stack: Stack, handler: Any, event: dict[str, Any], context: Any) -> dict[str, int]:
+    """Deliver ``event``, expect the batch to succeed, and return the logged counts."""
+    response, summary = deliver(stack, handler, event, context)
+    assert response == {"batchItemFailures": []}
+    return summary
 
 
 def emitted_metrics(output: str) -> dict[str, list[list[str]]]:
@@ -51,7 +87,7 @@ def test_upload_is_analysed_into_s3_and_a_searchable_catalog(
         collection_id=stack.face_collection_id,
     )
 
-    summary = invoke(handler, event, lambda_context)
+    summary = invoke(stack, handler, event, lambda_context)
 
     assert summary == {"analysed": 1, "rejected": 0, "ignored": 0, "started": 0, "flagged": 0}
     document = stack.result_document(f"results/{key}.json")
@@ -96,7 +132,7 @@ def test_flagged_media_is_marked_and_announced(
         collection_id=stack.face_collection_id,
     )
 
-    summary = invoke(handler, event, lambda_context)
+    summary = invoke(stack, handler, event, lambda_context)
 
     assert summary["flagged"] == 1
     assert stack.search("Flagged", "FLAGGED") == [key]
@@ -119,7 +155,7 @@ def test_below_threshold_moderation_is_recorded_but_not_flagged(
         collection_id=stack.face_collection_id,
     )
 
-    summary = invoke(handler, event, lambda_context)
+    summary = invoke(stack, handler, event, lambda_context)
 
     assert summary["flagged"] == 0
     assert stack.search("Flagged", "FLAGGED") == []
@@ -155,7 +191,7 @@ def test_face_reference_is_indexed_under_the_person_id(
     image = answers.s3_image(stack.bucket, key, event["Records"][0]["s3"]["object"]["versionId"])
     [face_id] = queue_reference_indexing(rekognition, stack, image, "alice", first=0)
 
-    invoke(handler, event, lambda_context)
+    invoke(stack, handler, event, lambda_context)
 
     assert stack.search("ByTerm", "PERSON#alice") == [key]
     document = stack.result_document(f"results/{key}.json")
@@ -177,7 +213,7 @@ def test_a_new_reference_photo_replaces_the_persons_old_face(
     first = stack.put_object(key, jpeg_bytes())
     image = answers.s3_image(stack.bucket, key, first["Records"][0]["s3"]["object"]["versionId"])
     old_faces = queue_reference_indexing(rekognition, stack, image, "alice", first=0)
-    invoke(handler, first, lambda_context)
+    invoke(stack, handler, first, lambda_context)
     second = stack.put_object(key, png_bytes())
     image = answers.s3_image(stack.bucket, key, second["Records"][0]["s3"]["object"]["versionId"])
     rekognition.add_response(
@@ -187,7 +223,7 @@ def test_a_new_reference_photo_replaces_the_persons_old_face(
     )
     new_faces = queue_reference_indexing(rekognition, stack, image, "alice", first=1)
 
-    invoke(handler, second, lambda_context)
+    invoke(stack, handler, second, lambda_context)
 
     reference = stack.catalog_item(key, "REFERENCE_FACES")
     assert reference is not None
@@ -217,7 +253,7 @@ def test_group_photo_matches_every_known_face(
         {"CollectionId": stack.face_collection_id, "FaceIds": probe_ids},
     )
 
-    invoke(handler, event, lambda_context)
+    invoke(stack, handler, event, lambda_context)
 
     assert stack.search("ByTerm", "PERSON#alice") == [key]
     assert stack.search("ByTerm", "PERSON#bob") == [key]
@@ -247,7 +283,7 @@ def test_bad_input_is_recorded_as_rejected_without_calling_rekognition(
 ) -> None:
     event = stack.put_object(key, body)
 
-    summary = invoke(handler, event, lambda_context)
+    summary = invoke(stack, handler, event, lambda_context)
 
     assert summary == {"analysed": 0, "rejected": 1, "ignored": 0, "started": 0, "flagged": 0}
     meta = stack.catalog_item(key)
@@ -273,7 +309,7 @@ def test_oversized_object_is_rejected_from_its_size(
     key = "uploads/huge.jpg"
     event = stack.put_object(key, jpeg_bytes() + bytes(15 * 1024 * 1024))
 
-    invoke(handler, event, lambda_context)
+    invoke(stack, handler, event, lambda_context)
 
     meta = stack.catalog_item(key)
     assert meta is not None
@@ -292,7 +328,7 @@ def test_image_rekognition_refuses_is_recorded_and_not_retried(
         http_status_code=400,
     )
 
-    summary = invoke(handler, event, lambda_context)
+    summary = invoke(stack, handler, event, lambda_context)
 
     assert summary["rejected"] == 1
     meta = stack.catalog_item(key)
@@ -311,8 +347,8 @@ def test_duplicate_delivery_is_analysed_once(
         collection_id=stack.face_collection_id,
     )
 
-    first = invoke(handler, event, lambda_context)
-    second = invoke(handler, json.loads(json.dumps(event)), lambda_context)
+    first = invoke(stack, handler, event, lambda_context)
+    second = invoke(stack, handler, json.loads(json.dumps(event)), lambda_context)
 
     assert first == second
     versions = stack.s3.list_object_versions(Bucket=stack.bucket, Prefix=f"results/{key}")
@@ -331,7 +367,7 @@ def test_new_version_of_a_key_replaces_its_catalog_entries(
         faces=0,
         collection_id=stack.face_collection_id,
     )
-    invoke(handler, first, lambda_context)
+    invoke(stack, handler, first, lambda_context)
     second = stack.put_object(key, png_bytes())
     answers.queue_full_analysis(
         rekognition,
@@ -341,7 +377,7 @@ def test_new_version_of_a_key_replaces_its_catalog_entries(
         collection_id=stack.face_collection_id,
     )
 
-    invoke(handler, second, lambda_context)
+    invoke(stack, handler, second, lambda_context)
 
     assert stack.search("ByTerm", "LABEL#dog") == []
     assert stack.search("ByTerm", "LABEL#cat") == [key]
@@ -353,13 +389,13 @@ def test_results_and_foreign_prefixes_never_trigger_analysis(
     event = json.loads((ROOT / "events" / "s3_put_results_ignored.json").read_text())
     event["Records"][0]["s3"]["bucket"]["name"] = stack.bucket
 
-    summary = invoke(handler, event, lambda_context)
+    summary = invoke(stack, handler, event, lambda_context)
 
     assert summary == {"analysed": 0, "rejected": 0, "ignored": 1, "started": 0, "flagged": 0}
     assert stack.keys("results/") == []
 
 
-def test_throttling_that_outlasts_botocore_retries_propagates_and_frees_the_idempotency_key(
+def test_throttling_that_outlasts_botocore_retries_puts_the_drop_back_on_the_queue(
     stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
 ) -> None:
     key = "uploads/busy.jpg"
@@ -370,18 +406,71 @@ def test_throttling_that_outlasts_botocore_retries_propagates_and_frees_the_idem
         "detect_labels", service_error_code="ThrottlingException", http_status_code=400
     )
 
-    with pytest.raises(Exception, match="ThrottlingException"):
-        invoke(handler, event, lambda_context)
+    response, summary = deliver(stack, handler, event, lambda_context)
 
+    # Back pressure, not a failure: the original is acknowledged, a copy waits.
+    assert response == {"batchItemFailures": []}
+    assert summary["analysed"] == 0
     assert stack.catalog_item(key) is None
-    records = stack.dynamodb.scan(TableName=stack.idempotency_table)["Items"]
-    assert records == []
+    assert stack.dynamodb.scan(TableName=stack.idempotency_table)["Items"] == []
+    [copy] = stack.sqs.receive_message(
+        QueueUrl=stack.ingest_queue_url,
+        MessageAttributeNames=["All"],
+        WaitTimeSeconds=3,
+    )["Messages"]
+    assert json.loads(copy["Body"]) == event
+    assert copy["MessageAttributes"]["medialens.throttled"]["StringValue"] == "1"
+    stack.sqs.delete_message(QueueUrl=stack.ingest_queue_url, ReceiptHandle=copy["ReceiptHandle"])
     answers.queue_full_analysis(
         rekognition,
         answers.s3_image(stack.bucket, key, event["Records"][0]["s3"]["object"]["versionId"]),
         collection_id=stack.face_collection_id,
     )
-    assert invoke(handler, event, lambda_context)["analysed"] == 1
+    assert invoke(stack, handler, event, lambda_context)["analysed"] == 1
+
+
+def test_a_failed_message_is_reported_alone_and_its_retry_is_delayed(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    failing = stack.put_object("uploads/fails.jpg", jpeg_bytes())
+    passing = stack.put_object("uploads/holiday/", b"")
+    rekognition.add_client_error(
+        "detect_labels", service_error_code="InternalServerError", http_status_code=500
+    )
+    batch = stack.receive_as_lambda(json.dumps(failing), json.dumps(passing))
+
+    response = handler.lambda_handler(batch, lambda_context)
+
+    failed_id = next(
+        record["messageId"] for record in batch["Records"] if "fails.jpg" in record["body"]
+    )
+    assert response == {"batchItemFailures": [{"itemIdentifier": failed_id}]}
+    attributes = stack.sqs.get_queue_attributes(
+        QueueUrl=stack.ingest_queue_url, AttributeNames=["All"]
+    )["Attributes"]
+    # Still held (invisible for the back-off), not visible again at once.
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "2"
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+
+
+def test_unreadable_messages_are_parked_with_their_reason_and_the_test_event_is_ignored(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    test_event = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "b"})
+    batch = stack.receive_as_lambda(
+        "{not json", json.dumps({"Records": [{"eventSource": "x"}]}), test_event
+    )
+
+    response = handler.lambda_handler(batch, lambda_context)
+
+    assert response == {"batchItemFailures": []}
+    parked = stack.sqs.receive_message(
+        QueueUrl=stack.dead_letter_queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )["Messages"]
+    reasons = sorted(m["MessageAttributes"]["medialens.reason"]["StringValue"] for m in parked)
+    assert len(reasons) == 2
+    assert "not JSON" in reasons[1] or "not JSON" in reasons[0]
+    assert any("'s3'" in reason for reason in reasons)
 
 
 def test_a_late_event_for_an_older_version_changes_nothing(
@@ -397,9 +486,9 @@ def test_a_late_event_for_an_older_version_changes_nothing(
         faces=0,
         collection_id=stack.face_collection_id,
     )
-    invoke(handler, newer, lambda_context)
+    invoke(stack, handler, newer, lambda_context)
 
-    summary = invoke(handler, older, lambda_context)
+    summary = invoke(stack, handler, older, lambda_context)
 
     assert summary == {"analysed": 0, "rejected": 0, "ignored": 1, "started": 0, "flagged": 0}
     assert stack.search("ByTerm", "LABEL#cat") == [key]
@@ -413,7 +502,7 @@ def test_console_folder_markers_are_ignored(
 ) -> None:
     event = stack.put_object("uploads/holiday/", b"")
 
-    summary = invoke(handler, event, lambda_context)
+    summary = invoke(stack, handler, event, lambda_context)
 
     assert summary["ignored"] == 1
     assert stack.catalog_item("uploads/holiday/") is None
@@ -425,7 +514,7 @@ def test_keys_too_long_to_catalogue_are_rejected_up_front(
     key = "uploads/" + "é" * 500 + ".jpg"
     event = stack.put_object(key, jpeg_bytes())
 
-    invoke(handler, event, lambda_context)
+    invoke(stack, handler, event, lambda_context)
 
     meta = stack.catalog_item(key)
     assert meta is not None
@@ -449,7 +538,7 @@ def test_every_aws_call_the_function_makes_is_granted_to_its_role(
         indexed = queue_reference_indexing(
             rekognition, stack, answers.s3_image(stack.bucket, reference, version), "alice", 0
         )
-        invoke(handler, event, lambda_context)
+        invoke(stack, handler, event, lambda_context)
     group = stack.put_object("uploads/team.jpg", jpeg_bytes())
     image = answers.s3_image(
         stack.bucket, "uploads/team.jpg", group["Records"][0]["s3"]["object"]["versionId"]
@@ -469,8 +558,8 @@ def test_every_aws_call_the_function_makes_is_granted_to_its_role(
         )
     probe_ids = [record["Face"]["FaceId"] for record in probe["FaceRecords"]]
     rekognition.add_response("delete_faces", {"DeletedFaces": probe_ids})
-    invoke(handler, group, lambda_context)
-    invoke(handler, stack.put_object("uploads/anim.gif", gif_bytes()), lambda_context)
+    invoke(stack, handler, group, lambda_context)
+    invoke(stack, handler, stack.put_object("uploads/anim.gif", gif_bytes()), lambda_context)
 
     assert {"rekognition:SearchFaces", "sns:Publish", "s3:GetObjectVersion"} <= aws_calls
     assert aws_calls <= granted_actions("AnalyzeMediaFunction")

@@ -105,6 +105,8 @@ class Stack:
     s3: Any
     dynamodb: Any
     sqs: Any
+    ingest_queue_url: str = ""
+    dead_letter_queue_url: str = ""
     puts: int = 0
 
     def catalog_item(self, media_id: str, sk: str = "META") -> dict[str, Any] | None:
@@ -150,6 +152,38 @@ class Stack:
             QueueUrl=self.alerts_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
         )
         return [json.loads(json.loads(m["Body"])["Message"]) for m in response.get("Messages", [])]
+
+    def receive_as_lambda(self, *bodies: str) -> dict[str, Any]:
+        """Send ``bodies`` to the ingest queue and receive them as Lambda's SQS event.
+
+        The receipt handles and attributes are the queue's own, so what the handler does
+        with them (visibility, redelivery) happens to real messages.
+        """
+        for body in bodies:
+            self.sqs.send_message(QueueUrl=self.ingest_queue_url, MessageBody=body)
+        messages = self.sqs.receive_message(
+            QueueUrl=self.ingest_queue_url,
+            MaxNumberOfMessages=10,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        assert len(messages) == len(bodies)
+        return {
+            "Records": [
+                {
+                    "messageId": message["MessageId"],
+                    "receiptHandle": message["ReceiptHandle"],
+                    "body": message["Body"],
+                    "attributes": message.get("Attributes", {}),
+                    "messageAttributes": message.get("MessageAttributes", {}),
+                    "md5OfBody": message["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:ingest",
+                    "awsRegion": REGION,
+                }
+                for message in messages
+            ]
+        }
 
     def put_object(self, key: str, body: bytes) -> dict[str, Any]:
         """Upload like a user would and return the S3 notification S3 would send."""

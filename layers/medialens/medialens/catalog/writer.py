@@ -344,6 +344,19 @@ class DynamoDBCatalog:
             },
         )
 
+    def is_catalogued(self, media_id: str) -> bool:
+        """Whether the media item has an entry that needs no new analysis.
+
+        Analysed, rejected and video items count; a video whose jobs failed does not,
+        so a backfill gives it another chance.
+        """
+        item = self._table.get_item(
+            Key={"pk": media_pk(media_id), "sk": META},
+            ProjectionExpression="#status",
+            ExpressionAttributeNames={"#status": "status"},
+        ).get("Item")
+        return item is not None and item.get("status") != MediaStatus.FAILED.value
+
     def recorded_sequencer(self, media_id: str) -> str | None:
         """Return the ordered S3 sequencer of the recorded version, if any."""
         item = self._table.get_item(

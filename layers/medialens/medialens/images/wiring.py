@@ -28,20 +28,25 @@ S3_IDEMPOTENCY_KEY = "[bucket, key, version_id, etag]"
 """An object version is analysed once, however often S3 delivers its event."""
 
 
-def image_ports(settings: ImageAnalysisSettings) -> ImagePorts:
+def image_ports(
+    settings: ImageAnalysisSettings, recognizer: RekognitionImageAdapter | None = None
+) -> ImagePorts:
     """Build the boto3-backed ports of the image use cases.
 
     Parameters
     ----------
     settings : ImageAnalysisSettings
         Supplies table and topic names.
+    recognizer : RekognitionImageAdapter, optional
+        A Rekognition adapter of the caller's (the ingest path's is paced); the shared
+        client's otherwise.
 
     Returns
     -------
     ImagePorts
     """
     return ImagePorts(
-        recognizer=RekognitionImageAdapter(),
+        recognizer=recognizer or RekognitionImageAdapter(),
         store=S3MediaStore(),
         catalog=DynamoDBCatalog(settings.catalog_table),
         alerts=SnsAlertPublisher(settings.alerts_topic_arn),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,26 @@ CHAT_CONFIG = Config(
 )
 """For the chatbot: Lex is waiting on the answer, so a slow call fails fast into a polite
 apology instead of retrying past the function's 10-second timeout."""
+
+
+INGEST_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 3},
+    connect_timeout=5,
+    read_timeout=10,
+)
+"""For the paced ingest path: the pacer keeps calls under the quotas, so a throttle that
+outlasts a few attempts is back pressure the queue absorbs (the message goes back with a
+delay) rather than a sandbox waiting out adaptive back-offs."""
+
+
+def paced_rekognition_client(pace: Callable[[Any], None]) -> RekognitionClient:
+    """Make a Rekognition client of its own whose every HTTP attempt ``pace`` paces.
+
+    ``pace`` receives the client and registers its hooks (see ``ingest.pacing.Pacer``).
+    """
+    client: RekognitionClient = boto3.client("rekognition", config=INGEST_CONFIG)
+    pace(client)
+    return client
 
 
 @cache

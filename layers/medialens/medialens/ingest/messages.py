@@ -1,0 +1,111 @@
+"""What arrives on the ingest queue: S3 notifications, S3's test event, backfill requests.
+
+S3 writes its event notification JSON as the message body ("Event message structure",
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html),
+and sends one ``s3:TestEvent`` when a notification configuration is saved. Backfills
+send one request per existing object (see :func:`backfill_request`). EventBridge's
+"Object Created" shape is accepted too, for buckets that route events that way
+("Amazon S3 event notifications with EventBridge",
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
+
+from medialens.shared.errors import MalformedNotificationError
+from medialens.shared.media import MediaObject
+
+BACKFILL = "medialens.backfill"
+
+
+class MessageKind(StrEnum):
+    """Where an ingest message came from."""
+
+    DROP = "drop"
+    """S3 (or EventBridge) announced a new object."""
+    BACKFILL = "backfill"
+    """A backfill asked for an existing object; skipped when it is already catalogued."""
+    TEST_EVENT = "test_event"
+    """S3 checking the queue when the notification configuration was saved."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestMessage:
+    """One queue message, parsed: its kind and the objects it names."""
+
+    kind: MessageKind
+    objects: tuple[MediaObject, ...] = ()
+
+
+def backfill_request(bucket: str, key: str, size: int, etag: str | None) -> dict[str, Any]:
+    """Build the body a backfill sends for one existing object (the parser's inverse)."""
+    return {"source": BACKFILL, "bucket": bucket, "key": key, "size": size, "etag": etag}
+
+
+def parse_message(body: str) -> IngestMessage:
+    """Parse an ingest queue message body.
+
+    Raises
+    ------
+    MalformedNotificationError
+        When the body is not JSON, or not one of the documented shapes; retrying cannot
+        make it readable.
+    """
+    try:
+        document = json.loads(body)
+    except ValueError as error:
+        raise MalformedNotificationError(f"the body is not JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise MalformedNotificationError("the body is not a JSON object")
+    if document.get("Event") == "s3:TestEvent":
+        return IngestMessage(MessageKind.TEST_EVENT)
+    if document.get("source") == BACKFILL:
+        return IngestMessage(MessageKind.BACKFILL, (_backfill_object(document),))
+    if document.get("source") == "aws.s3" and "detail" in document:
+        return IngestMessage(MessageKind.DROP, (_eventbridge_object(document["detail"]),))
+    records = document.get("Records")
+    if not isinstance(records, list) or not records:
+        raise MalformedNotificationError("neither an S3 notification nor a backfill request")
+    return IngestMessage(MessageKind.DROP, tuple(_s3_object(record) for record in records))
+
+
+def _s3_object(record: Any) -> MediaObject:
+    if not isinstance(record, dict) or not isinstance(record.get("s3"), dict):
+        raise MalformedNotificationError("a record without its 's3' member")
+    try:
+        return MediaObject.from_s3_record(S3EventRecord(record))
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedNotificationError(f"an S3 record without {error}") from error
+
+
+def _eventbridge_object(detail: Any) -> MediaObject:
+    try:
+        return MediaObject(
+            bucket=str(detail["bucket"]["name"]),
+            key=str(detail["object"]["key"]),
+            size=int(detail["object"].get("size", 0)),
+            etag=detail["object"].get("etag") or None,
+            version_id=detail["object"].get("version-id") or None,
+            sequencer=detail["object"].get("sequencer") or None,
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedNotificationError(f"an EventBridge event without {error}") from error
+
+
+def _backfill_object(document: dict[str, Any]) -> MediaObject:
+    try:
+        return MediaObject(
+            bucket=str(document["bucket"]),
+            key=str(document["key"]),
+            size=int(document["size"]),
+            # S3's listings quote ETags; its notifications do not.
+            etag=str(document["etag"]).strip('"') if document.get("etag") else None,
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedNotificationError(f"a backfill request without {error}") from error
