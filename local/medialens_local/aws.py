@@ -29,11 +29,24 @@ CREDENTIALS = {
 
 @dataclass
 class QueueSource:
-    """An SQS queue a function consumes (``Events`` of type SQS), with its batch size."""
+    """An SQS queue a function consumes (``Events`` of type SQS), as its mapping says.
+
+    Attributes
+    ----------
+    batch_size : int
+        Messages per invocation at most.
+    max_concurrency : int | None
+        ``ScalingConfig.MaximumConcurrency``: invocations in flight at most.
+    partial_batch : bool
+        ``FunctionResponseTypes: [ReportBatchItemFailures]``: the handler's answer names
+        the messages to keep; the rest are deleted.
+    """
 
     queue_url: str
     queue_arn: str
     batch_size: int = 10
+    max_concurrency: int | None = None
+    partial_batch: bool = False
 
 
 @dataclass
@@ -247,11 +260,36 @@ def _route_functions(aws: LocalAws) -> None:
                 queue_configurations.append(configuration)
         _route_messages(aws, route, properties.get("Events", {}))
         aws.functions[logical_id] = route
+    queue_configurations += _bucket_queue_notifications(aws)
     if queue_configurations:
         s3.put_bucket_notification_configuration(
             Bucket=aws.bucket,
             NotificationConfiguration={"QueueConfigurations": queue_configurations},
         )
+
+
+def _bucket_queue_notifications(aws: LocalAws) -> list[dict[str, Any]]:
+    """Resolve the bucket's own ``QueueConfigurations``: S3 sends to those queues itself."""
+    [bucket] = aws.resolver.resources("AWS::S3::Bucket").values()
+    notifications = bucket["Properties"].get("NotificationConfiguration", {})
+    found = []
+    for queue in notifications.get("QueueConfigurations", []):
+        rules = queue.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+        configuration: dict[str, Any] = {
+            "QueueArn": aws.resolver.resolve(queue["Queue"]),
+            "Events": [queue["Event"]],
+        }
+        if rules:
+            configuration["Filter"] = {
+                "Key": {
+                    "FilterRules": [
+                        {"Name": rule["Name"], "Value": aws.resolver.resolve(rule["Value"])}
+                        for rule in rules
+                    ]
+                }
+            }
+        found.append(configuration)
+    return found
 
 
 def _route_messages(aws: LocalAws, route: FunctionRoute, events: dict[str, Any]) -> None:
@@ -271,11 +309,16 @@ def _route_messages(aws: LocalAws, route: FunctionRoute, events: dict[str, Any])
             route.topic_queue_urls[subscription] = url
         elif event["Type"] == "SQS":
             queue_logical_id = properties["Queue"]["Fn::GetAtt"][0]
+            scaling = properties.get("ScalingConfig", {})
+            concurrency = scaling.get("MaximumConcurrency")
             route.queue_sources.append(
                 QueueSource(
                     queue_url=aws.resolver.ref(queue_logical_id),
                     queue_arn=aws.resolver.resolve(properties["Queue"]),
                     batch_size=int(properties.get("BatchSize", 10)),
+                    max_concurrency=int(aws.resolver.resolve(concurrency)) if concurrency else None,
+                    partial_batch="ReportBatchItemFailures"
+                    in properties.get("FunctionResponseTypes", []),
                 )
             )
 

@@ -8,10 +8,11 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -84,6 +85,8 @@ class Delivery:
     response: Any = None
     error: str | None = None
     duration_s: float = 0.0
+    finished: float = 0.0
+    """Wall-clock time (``time.time()``) the invocation ended; set by :class:`Sandboxes`."""
 
 
 def load_handler(code_dir: str) -> ModuleType:
@@ -159,6 +162,20 @@ class Router:
         self._call(self._handler(logical_id), delivery)
         delivery.duration_s = time.perf_counter() - started
         return delivery
+
+    @contextlib.contextmanager
+    def sandboxes(self, logical_id: str) -> Iterator[Sandboxes]:
+        """Run the function's SQS source concurrently, as its event source mapping would.
+
+        See :class:`Sandboxes`; they stop (after their current invocations) on exit.
+        """
+        [source] = self._aws.functions[logical_id].queue_sources
+        running = Sandboxes(self, logical_id, source)
+        running.start()
+        try:
+            yield running
+        finally:
+            running.stop()
 
     def caller(
         self, logical_id: str, lock: AbstractContextManager[Any] | None = None
@@ -271,8 +288,7 @@ class Router:
         before = len(deliveries)
         for logical_id, route in self._aws.functions.items():
             for event in self._take(route.event_queue_url, 10):
-                if json.loads(event["Body"]).get("Event") != "s3:TestEvent":
-                    deliveries.append(self.invoke(logical_id, json.loads(event["Body"])))
+                deliveries.append(self.invoke(logical_id, json.loads(event["Body"])))
             for subscription, queue_url in route.topic_queue_urls.items():
                 for message in self._take(queue_url, 10):
                     event = sns_event(json.loads(message["Body"]), subscription)
@@ -320,10 +336,12 @@ class Router:
         )
         started = time.perf_counter()
         if self._call(handler, delivery):
+            kept = failed_items(delivery.response) if source.partial_batch else set()
             for message in messages:
-                self._sqs.delete_message(
-                    QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+                if message["MessageId"] not in kept:
+                    self._sqs.delete_message(
+                        QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
         else:
             for message in messages:
                 self._sqs.change_message_visibility(
@@ -333,6 +351,111 @@ class Router:
                 )
         delivery.duration_s = time.perf_counter() - started
         return delivery
+
+
+class Sandboxes:
+    """An SQS event source mapping run as Lambda runs it: pollers feeding sandboxes.
+
+    Each sandbox is a thread with its own copy of the handler module (so its own
+    module-level state: clients, caches, the pacer), and at most
+    ``MaximumConcurrency`` of them run at once. A sandbox receives up to ``BatchSize``
+    messages, invokes the handler, deletes what succeeded and leaves what failed to the
+    queue: those come back when their visibility timeout (or the back-off the handler
+    set) ends, and SQS moves them to the dead-letter queue after ``maxReceiveCount``
+    receives. Handler environments are the process's: only one function runs this way
+    at a time. Lambda's function timeout is not enforced (a thread cannot be killed).
+    """
+
+    def __init__(self, router: Router, logical_id: str, source: QueueSource) -> None:
+        self._router = router
+        self._logical_id = logical_id
+        self._source = source
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.deliveries: list[Delivery] = []
+        self.in_flight = 0
+        count = source.max_concurrency or DEFAULT_CONCURRENCY
+        self._threads = [
+            threading.Thread(target=self._run, name=f"sandbox-{n}", daemon=True)
+            for n in range(count)
+        ]
+
+    def start(self) -> None:
+        """Start the sandboxes polling."""
+        self._router._environment(self._logical_id)
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Let every sandbox finish its invocation, then stop polling."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    def _run(self) -> None:
+        handler = load_handler(self._router._aws.functions[self._logical_id].code_dir)
+        sqs = self._router._aws.client("sqs")
+        while not self._stop.is_set():
+            messages = sqs.receive_message(
+                QueueUrl=self._source.queue_url,
+                MaxNumberOfMessages=min(self._source.batch_size, 10),
+                WaitTimeSeconds=0,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                time.sleep(POLL_INTERVAL_S)
+                continue
+            with self._lock:
+                self.in_flight += 1
+            try:
+                delivery = self._invoke(handler, sqs, messages)
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
+            with self._lock:
+                self.deliveries.append(delivery)
+
+    def _invoke(self, handler: ModuleType, sqs: Any, messages: list[dict[str, Any]]) -> Delivery:
+        delivery = Delivery(
+            function=self._logical_id,
+            event=sqs_event(messages, self._source.queue_arn),
+            attempts=0,
+        )
+        started = time.perf_counter()
+        if self._router._call(handler, delivery):
+            try:
+                kept = failed_items(delivery.response) if self._source.partial_batch else set()
+            except ValueError:
+                kept = {message["MessageId"] for message in messages}
+            for message in messages:
+                if message["MessageId"] not in kept:
+                    sqs.delete_message(
+                        QueueUrl=self._source.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
+        delivery.duration_s = time.perf_counter() - started
+        delivery.finished = time.time()
+        return delivery
+
+
+DEFAULT_CONCURRENCY = 5
+"""Sandboxes for a mapping without ``MaximumConcurrency`` (Lambda would scale further)."""
+
+
+def failed_items(response: Any) -> set[str]:
+    """Message ids a partial batch response asks to keep, as Lambda reads it.
+
+    Lambda treats a response it cannot read (an item without an ``itemIdentifier``, or
+    an unknown one) as a failure of the whole batch ("Implementing partial batch
+    responses", https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html);
+    the caller then keeps every message.
+    """
+    if not isinstance(response, dict) or not response.get("batchItemFailures"):
+        return set()
+    identifiers = {item.get("itemIdentifier") for item in response["batchItemFailures"]}
+    if not all(isinstance(identifier, str) and identifier for identifier in identifiers):
+        raise ValueError(f"unreadable partial batch response: {response!r}")
+    return {str(identifier) for identifier in identifiers}
 
 
 def _log_failure(delivery: Delivery) -> None:

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from medialens_local.aws import LocalAws, collection_ids, local_aws
 from medialens_local.loopback import Served
+from medialens_local.rekognition.harsh import Harshness, default_quotas
 from medialens_local.rekognition.protocol import serve
 from medialens_local.rekognition.service import LocalRekognition
 from medialens_local.rekognition.video import LocalVideo
@@ -81,6 +82,7 @@ class LocalRekognitionService:
 
     served: Served
     video: LocalVideo
+    harshness: Harshness
 
     @property
     def endpoint(self) -> str:
@@ -93,11 +95,16 @@ class LocalRekognitionService:
 
 
 @contextlib.contextmanager
-def local_rekognition(aws: LocalAws) -> Iterator[LocalRekognitionService]:
+def local_rekognition(
+    aws: LocalAws, harshness: Harshness | None = None
+) -> Iterator[LocalRekognitionService]:
     """Serve the local Rekognition and create the template's face collections in it.
 
     Video jobs publish their completion messages to the local SNS, as Rekognition does.
+    Unless told otherwise, every image operation has the template's default TPS quota
+    (``harsh.default_quotas``), and no faults are injected.
     """
+    harshness = harshness or Harshness(quotas=default_quotas())
     service = LocalRekognition(aws.read_object)
     sns = aws.client("sns")
 
@@ -105,11 +112,11 @@ def local_rekognition(aws: LocalAws) -> Iterator[LocalRekognitionService]:
         sns.publish(TopicArn=topic_arn, Message=message)
 
     video = LocalVideo(aws.read_object, publish, service.collections)
-    served = serve(service.operations() | video.operations())
+    served = serve(harshness.wrap(service.operations() | video.operations()))
     try:
         for collection_id in collection_ids(aws):
             service.create_collection({"CollectionId": collection_id})
-        yield LocalRekognitionService(served=served, video=video)
+        yield LocalRekognitionService(served=served, video=video, harshness=harshness)
     finally:
         video.shutdown()
         served.stop()
@@ -233,6 +240,7 @@ def analysed(folder: Path, progress: Progress) -> Iterator[OfflineStack]:
         warm_models(progress)
         with local_rekognition(aws) as rekognition:
             router = Router(aws, rekognition.endpoint)
+            router.drain()  # S3's test event, sent when the bucket's notifications were set
             env = aws.resolver.function_environment("AnalyzeMediaFunction")
             drops = plan_drops(folder, env["UPLOADS_PREFIX"], env["FACES_PREFIX"])
             by_key = {drop.key: drop for drop in drops}
@@ -287,6 +295,15 @@ def delivery_keys(delivery: Delivery) -> list[str]:
     for record in delivery.event.get("Records", []):
         if "s3" in record:
             keys.append(unquote_plus(record["s3"]["object"]["key"]))
+        elif record.get("eventSource") == "aws:sqs":
+            with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+                body = json.loads(record["body"])
+                if "Records" in body:
+                    keys.extend(
+                        unquote_plus(r["s3"]["object"]["key"]) for r in body["Records"] if "s3" in r
+                    )
+                elif "key" in body:  # a backfill request names its key as it is
+                    keys.append(str(body["key"]))
         elif "Sns" in record:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 keys.append(json.loads(record["Sns"]["Message"])["Video"]["S3ObjectName"])

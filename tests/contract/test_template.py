@@ -343,6 +343,7 @@ WORKFLOW_ROLES = {
     "LabelMiningStateMachine": "LabelMiningWorkflowRole",
     "BatchTransformStateMachine": "BatchTransformWorkflowRole",
     "PipelineStateMachine": "PipelineWorkflowRole",
+    "BackfillStateMachine": "BackfillRole",
 }
 NO_RESOURCE_TYPE = {
     "elasticmapreduce:RunJobFlow",

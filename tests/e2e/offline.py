@@ -247,6 +247,7 @@ def offline_target(spark: Any = None) -> Iterator[OfflineTarget]:
             mock.patch.dict(default_user_config, MOTO_CONFIG),
         ):
             router = Router(aws, rekognition.endpoint)
+            router.drain()  # S3's test event
             lock = threading.RLock()
             # moto's interpreter calls services at localhost:$MOTO_PORT.
             monkeypatch.setenv("MOTO_PORT", str(urlsplit(aws.endpoint).port))

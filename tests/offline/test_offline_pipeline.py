@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from medialens_local import demo, stack
 from medialens_local.aws import LocalAws, local_aws
-from medialens_local.router import Router
+from medialens_local.router import Delivery, Router
 from medialens_local.template import ROOT
 from PIL import Image
 from rich.console import Console
@@ -26,6 +26,7 @@ SAMPLES = ROOT / "samples"
 def pipeline() -> Iterator[tuple[LocalAws, Router]]:
     with local_aws() as aws, stack.local_rekognition(aws) as rekognition:
         router = Router(aws, rekognition.endpoint)
+        router.drain()  # S3's test event
         s3 = aws.client("s3")
         for drop in stack.plan_drops(SAMPLES, "uploads/", "faces/"):
             s3.put_object(Bucket=aws.bucket, Key=drop.key, Body=drop.path.read_bytes())
@@ -49,8 +50,9 @@ def test_the_template_wires_the_stack(pipeline: tuple[LocalAws, Router]) -> None
 
     # Named from NamePrefix's default, not from the local stack's name.
     assert aws.bucket == "medialens-media-123456789012-eu-west-1"
-    assert route.event_queue_url is not None
-    assert route.failure_queue_url is not None
+    [ingest] = route.queue_sources
+    assert ingest.queue_url == aws.resolver.ref("IngestQueue")
+    assert (ingest.batch_size, ingest.max_concurrency, ingest.partial_batch) == (5, 5, True)
     assert aws.functions["AnalyzeImageBytesFunction"].event_queue_url is None
     results = aws.functions["VideoResultsFunction"]
     assert len(results.topic_queue_urls) == 1
@@ -108,20 +110,36 @@ def test_the_local_rekognition_reads_objects_by_version_and_misses_cleanly(
         aws.read_object("no-such-bucket", "scratch/versioned.bin", None)
 
 
-def test_a_failing_handler_is_retried_then_parked_in_the_failure_queue(
+def test_a_drop_that_keeps_failing_is_dead_lettered_after_five_receives(
     pipeline: tuple[LocalAws, Router],
 ) -> None:
     aws, router = pipeline
-    event: dict[str, Any] = s3_event("no-such-bucket", "uploads/lost.jpg", 1024, "0" * 32, None)
+    sqs = aws.client("sqs")
+    ingest = aws.resolver.ref("IngestQueue")
+    event = s3_event("no-such-bucket", "uploads/lost.jpg", 1024, "0" * 32, None)
+    sqs.send_message(QueueUrl=ingest, MessageBody=json.dumps(event))
 
-    delivery = router.invoke("AnalyzeMediaFunction", event)
+    def next_ingest_delivery() -> Delivery:
+        # Video completions of the samples may arrive in between.
+        for _ in range(100):
+            for delivery in router.drain(expected=1):
+                if delivery.function == "AnalyzeMediaFunction":
+                    return delivery
+        raise AssertionError("the ingest queue delivered nothing")
 
-    assert delivery.attempts == 3
-    assert delivery.error is not None
-    assert "NoSuchBucket" in delivery.error
-    queue = aws.functions["AnalyzeMediaFunction"].failure_queue_url
-    [message] = aws.client("sqs").receive_message(QueueUrl=queue)["Messages"]
-    assert '"condition": "RetriesExhausted"' in message["Body"]
+    for _ in range(5):
+        delivery = next_ingest_delivery()
+        [record] = delivery.event["Records"]
+        assert delivery.response == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+        # The handler made the message invisible for its back-off; let that time pass.
+        sqs.change_message_visibility(
+            QueueUrl=ingest, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+        )
+    # The sixth receive finds SQS has moved it.
+    assert not [d for d in router.drain() if d.function == "AnalyzeMediaFunction"]
+
+    [parked] = sqs.receive_message(QueueUrl=aws.resolver.ref("IngestDeadLetterQueue"))["Messages"]
+    assert json.loads(parked["Body"]) == event
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ def video_run() -> Iterator[VideoRun]:
     with local_aws() as aws, stack.local_rekognition(aws) as rekognition:
         rekognition.video.concurrent_jobs = 2
         router = Router(aws, rekognition.endpoint)
+        router.drain()  # S3's test event
         body = (ROOT / "samples" / KEY).read_bytes()
         aws.client("s3").put_object(Bucket=aws.bucket, Key=KEY, Body=body)
         drop = router.drain(expected=1)
@@ -63,7 +64,7 @@ def test_every_analysis_finishes_though_the_quota_parks_four(video_run: VideoRun
     recorded = jobs(video_run.aws)
 
     assert [d.error for d in video_run.drop] == [None]
-    assert video_run.drop[0].response["started"] == 1
+    assert video_run.drop[0].response == {"batchItemFailures": []}
     assert len(recorded) == 6
     assert {job["state"]["S"] for job in recorded} == {"SUCCEEDED"}
     parked = [job for job in recorded if "parked_since" in job]
