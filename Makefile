@@ -30,7 +30,7 @@ EVENT ?= events/s3_put_upload.json
 STACK ?= medialens
 ENV_VARS ?= .aws-sam/local_env.json
 
-.PHONY: demo chat workflows help venv lint typecheck validate pytest test test-fast test-emr-spark build bench local-env invoke deploy preflight e2e layer-requirements clean
+.PHONY: demo chat workflows backfill help venv lint typecheck validate pytest test test-fast test-emr-spark build bench local-env invoke deploy preflight e2e layer-requirements clean
 
 demo: venv ## Analyse the bundled samples offline (ARGS=path/to/folder for your own images)
 	$(BIN)/python -m medialens_local.demo $(ARGS)
@@ -40,6 +40,9 @@ chat: venv ## Chat with the Lex bot offline over the analysed samples (ARGS="--s
 
 workflows: venv ## The ML pipeline offline: export, Spark MLlib job, model training, Batch Transform, checks
 	$(BIN)/python -m medialens_local.workflows $(ARGS)
+
+backfill: venv ## Analyse objects already in the bucket offline: upload ARGS=<folder> unnoticed, backfill it twice
+	$(BIN)/python -m medialens_local.backfill $(ARGS)
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
