@@ -30,7 +30,7 @@ EVENT ?= events/s3_put_upload.json
 STACK ?= medialens
 ENV_VARS ?= .aws-sam/local_env.json
 
-.PHONY: demo chat workflows backfill help venv lint typecheck validate pytest test test-fast test-emr-spark build bench local-env invoke deploy preflight e2e layer-requirements clean
+.PHONY: demo chat workflows backfill help venv lint typecheck validate pytest test test-fast test-emr-spark build bench load redrive local-env invoke deploy preflight e2e layer-requirements clean
 
 demo: venv ## Analyse the bundled samples offline (ARGS=path/to/folder for your own images)
 	$(BIN)/python -m medialens_local.demo $(ARGS)
@@ -94,11 +94,17 @@ build: venv ## sam build (python3.13, arm64 layer)
 bench: venv ## Cold-start, per-record overhead and package-size benchmarks
 	$(BIN)/python -m bench
 
+load: venv ## Load benchmark offline: 2,000 drops, a 2,000-object backfill and a faults run against the quotas (docs/load.md)
+	$(BIN)/python -m bench.load $(ARGS)
+
 preflight: venv ## Before a deploy: does this account and Region have what the stack needs? (read-only AWS calls; ARGS="--region ... --subnet subnet-...")
 	$(BIN)/python -m scripts.preflight $(ARGS)
 
 e2e: venv ## The user journeys against a deployed stack (STACK=..., AWS credentials; costs: docs/deploying.md)
 	$(BIN)/python -m pytest tests/e2e --stack $(STACK) $(ARGS)
+
+redrive: venv ## Move the ingest dead-letter queue's messages back to the ingest queue (STACK=..., ARGS=--status)
+	$(BIN)/python -m scripts.redrive $(STACK) $(ARGS)
 
 local-env: venv ## Write $(ENV_VARS) from a deployed stack's outputs (STACK=..., AWS credentials)
 	$(BIN)/python scripts/local_env.py $(STACK) $(ENV_VARS)

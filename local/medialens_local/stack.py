@@ -96,13 +96,14 @@ class LocalRekognitionService:
 
 @contextlib.contextmanager
 def local_rekognition(
-    aws: LocalAws, harshness: Harshness | None = None
+    aws: LocalAws, harshness: Harshness | None = None, *, cache_inference: bool = False
 ) -> Iterator[LocalRekognitionService]:
     """Serve the local Rekognition and create the template's face collections in it.
 
     Video jobs publish their completion messages to the local SNS, as Rekognition does.
     Unless told otherwise, every image operation has the template's default TPS quota
-    (``harsh.default_quotas``), and no faults are injected.
+    (``harsh.default_quotas``), and no faults are injected. ``cache_inference`` keeps
+    model answers by image content (for load runs, where model time would dominate).
     """
     harshness = harshness or Harshness(quotas=default_quotas())
     service = LocalRekognition(aws.read_object)

@@ -72,6 +72,7 @@ class Call:
     subject: str
     outcome: str
     """``ok``, or the error code it was answered with."""
+    duration_s: float = 0.0
 
 
 @dataclass
@@ -126,14 +127,15 @@ class Harshness:
     def _guarded(self, name: str, operation: Operation) -> Operation:
         def call(request: dict[str, Any]) -> dict[str, Any]:
             subject = _subject(request)
+            started = self.clock()
             try:
                 self._admit(name)
                 self._inject()
                 response = operation(request)
             except RekognitionError as error:
-                self._record(name, subject, error.code)
+                self._record(name, subject, error.code, started)
                 raise
-            self._record(name, subject, "ok")
+            self._record(name, subject, "ok", started)
             return response
 
         return call
@@ -187,9 +189,10 @@ class Harshness:
             )
         self.sleep(self.faults.timeout_s if fault == "timeout" else self.faults.slow_s)
 
-    def _record(self, name: str, subject: str, outcome: str) -> None:
+    def _record(self, name: str, subject: str, outcome: str, started: float) -> None:
         with self._lock:
-            self.ledger.append(Call(self.clock(), name, subject, outcome))
+            now = self.clock()
+            self.ledger.append(Call(now, name, subject, outcome, now - started))
 
 
 def _subject(request: Mapping[str, Any]) -> str:
