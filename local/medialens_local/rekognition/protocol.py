@@ -35,13 +35,26 @@ def decode_blob(value: str) -> bytes:
 
 
 def serve(operations: dict[str, Operation], host: str = "127.0.0.1", port: int = 0) -> Served:
-    """Answer ``operations`` (by name, e.g. ``"DetectText"``) on a loopback port."""
+    """Answer ``operations`` (by name, e.g. ``"DetectText"``) on a loopback port.
+
+    Every request is held against the operation's input shape in botocore's model before
+    the operation sees it (:mod:`medialens_local.rekognition.validation`).
+    """
+    from medialens_local.rekognition.validation import parse_body, validate_request
 
     class Handler(QuietHandler):
         def do_POST(self) -> None:
             target = self.headers.get("X-Amz-Target", "")
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b"{}"
+            try:
+                body = self._body()
+            except ValueError as error:
+                # The connection's framing is lost with the body: answer and close it.
+                self.close_connection = True
+                self._reply(
+                    HTTPStatus.BAD_REQUEST,
+                    {"__type": "SerializationException", "Message": f"unreadable body: {error}"},
+                )
+                return
             name = target.removeprefix(TARGET_PREFIX)
             if not target.startswith(TARGET_PREFIX) or name not in operations:
                 unknown = f"{name or target!r} is not served by the local Rekognition"
@@ -51,7 +64,9 @@ def serve(operations: dict[str, Operation], host: str = "127.0.0.1", port: int =
                 )
                 return
             try:
-                response = operations[name](json.loads(body or b"{}"))
+                request = parse_body(body)
+                validate_request(name, request)
+                response = operations[name](request)
             except RekognitionError as error:
                 self._reply(error.status, {"__type": error.code, "Message": error.message})
                 return
@@ -63,6 +78,15 @@ def serve(operations: dict[str, Operation], host: str = "127.0.0.1", port: int =
                 )
                 return
             self._reply(HTTPStatus.OK, response)
+
+        def _body(self) -> bytes:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length < 0:
+                raise ValueError("negative Content-Length")
+            body = self.rfile.read(length) if length else b""
+            if len(body) != length:
+                raise ValueError("body shorter than its Content-Length")
+            return body
 
         def _reply(self, status: int, document: dict[str, Any]) -> None:
             payload = json.dumps(document).encode()
