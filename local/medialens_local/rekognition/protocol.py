@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -93,7 +94,8 @@ def serve(operations: dict[str, Operation], host: str = "127.0.0.1", port: int =
             self.send_response(status)
             self.send_header("Content-Type", "application/x-amz-json-1.1")
             self.send_header("Content-Length", str(len(payload)))
-            self.send_header("x-amzn-RequestId", "local")
+            # Every answer has its own id, as Rekognition's do (the SDKs log and report it).
+            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
             self.end_headers()
             self.wfile.write(payload)
 
