@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import uuid
 from collections.abc import Callable
@@ -12,6 +13,8 @@ from typing import Any
 from medialens_local.loopback import QuietHandler, Served, start
 
 TARGET_PREFIX = "RekognitionService."
+MAX_CHUNK_LINE = 1024
+"""Longest chunk-size line read (hex size, extensions, CRLF)."""
 
 
 class RekognitionError(Exception):
@@ -33,6 +36,36 @@ def decode_blob(value: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except ValueError as error:
         raise RekognitionError("InvalidParameterException", "Image.Bytes is not base64") from error
+
+
+def read_chunked(stream: io.BufferedIOBase) -> bytes:
+    """Read a ``Transfer-Encoding: chunked`` body (RFC 9112, section 7.1).
+
+    http.server leaves the body to the handler and has no decoder for requests (http.client
+    has one for responses only), hence this one.
+
+    Raises
+    ------
+    ValueError
+        When the framing is broken.
+    """
+    body = bytearray()
+    while True:
+        line = stream.readline(MAX_CHUNK_LINE)
+        if not line.endswith(b"\n"):
+            raise ValueError("chunk size line is cut short")
+        size = int(line.split(b";", 1)[0].strip(), 16)
+        if size < 0:
+            raise ValueError("negative chunk size")
+        if size == 0:
+            break
+        chunk = stream.read(size)
+        if len(chunk) != size or stream.readline(MAX_CHUNK_LINE).strip():
+            raise ValueError("chunk is cut short")
+        body += chunk
+    while stream.readline(MAX_CHUNK_LINE).strip():
+        pass  # trailer fields, which no Rekognition request carries
+    return bytes(body)
 
 
 def serve(operations: dict[str, Operation], host: str = "127.0.0.1", port: int = 0) -> Served:
@@ -81,6 +114,8 @@ def serve(operations: dict[str, Operation], host: str = "127.0.0.1", port: int =
             self._reply(HTTPStatus.OK, response)
 
         def _body(self) -> bytes:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                return read_chunked(self.rfile)
             length = int(self.headers.get("Content-Length") or 0)
             if length < 0:
                 raise ValueError("negative Content-Length")
