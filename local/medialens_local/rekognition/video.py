@@ -3,7 +3,8 @@
 A Start call queues the job and returns its JobId at once, as Rekognition does; one
 background worker decodes the video (PyAV), samples a few frames per second, runs the
 image engines on them, and publishes the completion message to the job's SNS topic.
-Get calls page through the stored results with ``MaxResults`` and ``NextToken``.
+Get calls order the stored results by ``SortBy`` and page through them with ``MaxResults``
+and ``NextToken``.
 """
 
 from __future__ import annotations
@@ -65,6 +66,61 @@ RESULTS_KEY = {
 
 Publisher = Callable[[str, str], None]
 """Publishes (topic ARN, message) to SNS."""
+
+SortKey = Callable[[dict[str, Any]], tuple[Any, ...]]
+
+
+def _at(item: dict[str, Any]) -> tuple[Any, ...]:
+    return (item["Timestamp"],)
+
+
+def _by_name(detection: str) -> SortKey:
+    # Names alphabetically, each name's detections by confidence, highest first.
+    def key(item: dict[str, Any]) -> tuple[Any, ...]:
+        found = item[detection]
+        return (found["Name"], -float(found["Confidence"]), item["Timestamp"])
+
+    return key
+
+
+def _by_person(item: dict[str, Any]) -> tuple[Any, ...]:
+    # One person's sightings together, by the confidence of their detection, highest first.
+    person = item["Person"]
+    return (
+        person["Index"],
+        -float(person.get("Face", {}).get("Confidence", 0.0)),
+        item["Timestamp"],
+    )
+
+
+def _by_celebrity(item: dict[str, Any]) -> tuple[Any, ...]:
+    return (item["Celebrity"]["Id"], item["Timestamp"])
+
+
+SORTS: dict[str, dict[str, SortKey]] = {
+    # The Get* operations' SortBy (Rekognition API reference, e.g.
+    # https://docs.aws.amazon.com/rekognition/latest/APIReference/API_GetLabelDetection.html):
+    # TIMESTAMP, the default, orders by the time of detection; NAME groups one label's
+    # detections, by confidence; INDEX groups one person's (by confidence for person
+    # tracking); ID groups one celebrity's.
+    "LabelDetection": {"TIMESTAMP": _at, "NAME": _by_name("Label")},
+    "ContentModeration": {"TIMESTAMP": _at, "NAME": _by_name("ModerationLabel")},
+    "FaceSearch": {"TIMESTAMP": _at, "INDEX": _by_person},
+    "PersonTracking": {"TIMESTAMP": _at, "INDEX": _by_person},
+    "CelebrityRecognition": {"TIMESTAMP": _at, "ID": _by_celebrity},
+}
+"""Analyses whose Get* takes ``SortBy`` -> its values -> the order each names."""
+
+
+def ordered(name: str, results: list[dict[str, Any]], sort_by: str | None) -> list[dict[str, Any]]:
+    """Order a job's results as ``SortBy`` asks of ``Get{name}`` (by time when absent).
+
+    Sorting is stable: detections the order does not tell apart keep their analysis order.
+    """
+    sorts = SORTS.get(name)
+    if sorts is None:
+        return results
+    return sorted(results, key=sorts[sort_by or "TIMESTAMP"])
 
 
 @dataclass
@@ -238,6 +294,8 @@ class LocalVideo:
             job = self._jobs.get(str(request.get("JobId")))
         if job is None or job.api != name:
             raise RekognitionError("ResourceNotFoundException", "no such job")
+        # MaxResults: at least 1 (the model's min, refused before this); above 1000, 1000
+        # (API reference, e.g. API_GetLabelDetection.html).
         limit = min(int(request.get("MaxResults", MAX_RESULTS)), MAX_RESULTS)
         offset = self._offset(job, request.get("NextToken"))
         response: dict[str, Any] = {"JobStatus": job.status, "JobId": job.job_id}
@@ -250,7 +308,8 @@ class LocalVideo:
             return response
         # Segment detection reports one metadata entry per video stream, as a list.
         response["VideoMetadata"] = [job.metadata] if name == "SegmentDetection" else job.metadata
-        response[RESULTS_KEY[name]] = job.results[offset : offset + limit]
+        results = ordered(name, job.results, request.get("SortBy"))
+        response[RESULTS_KEY[name]] = results[offset : offset + limit]
         response.update(job.extra)
         if offset + limit < len(job.results):
             response["NextToken"] = self._token(job, offset + limit)
@@ -271,7 +330,7 @@ class LocalVideo:
             raise RekognitionError(
                 "InvalidPaginationTokenException", "Invalid pagination token"
             ) from error
-        if job_id != job.job_id:
+        if job_id != job.job_id or not 0 <= position <= len(job.results):
             raise RekognitionError("InvalidPaginationTokenException", "Invalid pagination token")
         return position
 
