@@ -17,7 +17,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,6 +123,11 @@ def ordered(name: str, results: list[dict[str, Any]], sort_by: str | None) -> li
     return sorted(results, key=sorts[sort_by or "TIMESTAMP"])
 
 
+def _parameters(request: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep the Start parameters a reused ``ClientRequestToken`` must repeat."""
+    return {k: v for k, v in request.items() if k != "ClientRequestToken" and v is not None}
+
+
 @dataclass
 class Frame:
     """One sampled frame."""
@@ -226,7 +231,7 @@ class LocalVideo:
         self._collections = collections
         self.concurrent_jobs = concurrent_jobs
         self._jobs: dict[str, VideoJob] = {}
-        self._tokens: dict[tuple[str, str], str] = {}
+        self._tokens: dict[tuple[str, str], VideoJob] = {}
         self._lock = threading.Lock()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-video")
 
@@ -260,7 +265,14 @@ class LocalVideo:
         return get
 
     def start(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
-        """Queue a job; the same ClientRequestToken returns the same JobId."""
+        """Queue a job: the same ClientRequestToken and parameters return the same JobId.
+
+        Raises
+        ------
+        RekognitionError
+            ``IdempotentParameterMismatchException`` when the token was used with other
+            parameters, ``LimitExceededException`` beyond the concurrent job quota.
+        """
         if name not in RESULTS_KEY:
             raise RekognitionError(
                 "InvalidParameterException", f"the local Rekognition has no model for Start{name}"
@@ -273,8 +285,8 @@ class LocalVideo:
             raise RekognitionError("InvalidParameterException", "NotificationChannel.RoleArn")
         token = request.get("ClientRequestToken")
         with self._lock:
-            if token and (name, token) in self._tokens:
-                return {"JobId": self._tokens[(name, token)]}
+            if known := self._known(name, token, request):
+                return {"JobId": known}
             running = sum(job.status == "IN_PROGRESS" for job in self._jobs.values())
             if running >= self.concurrent_jobs:
                 raise RekognitionError(
@@ -284,9 +296,27 @@ class LocalVideo:
             job = VideoJob(job_id=uuid.uuid4().hex, api=name, request=request)
             self._jobs[job.job_id] = job
             if token:
-                self._tokens[(name, token)] = job.job_id
+                self._tokens[(name, token)] = job
         self._worker.submit(self._run, job)
         return {"JobId": job.job_id}
+
+    def _known(self, name: str, token: str | None, request: dict[str, Any]) -> str | None:
+        """Find the JobId a token already started (None if none); refuse other parameters.
+
+        The caller holds the lock.
+        """
+        job = self._tokens.get((name, token)) if token else None
+        if job is None:
+            return None
+        if _parameters(job.request) != _parameters(request):
+            # A token "reused with an operation, but at least one of the other input parameters
+            # is different from the previous call" (Rekognition developer guide, Error
+            # handling: https://docs.aws.amazon.com/rekognition/latest/dg/error-handling.html).
+            raise RekognitionError(
+                "IdempotentParameterMismatchException",
+                f"The ClientRequestToken: {token} you have supplied is already in use.",
+            )
+        return job.job_id
 
     def get(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
         """One page of a job's results."""
