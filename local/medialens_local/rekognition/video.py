@@ -1,10 +1,10 @@
 """Rekognition Video's Start/Get operations, answered by sampling frames with the local models.
 
-A Start call queues the job and returns its JobId at once, as Rekognition does; one
-background worker decodes the video (PyAV), samples a few frames per second, runs the
-image engines on them, and publishes the completion message to the job's SNS topic.
-Get calls order the stored results by ``SortBy`` and page through them with ``MaxResults``
-and ``NextToken``.
+A Start call reads the video from S3 (a missing object is refused there and then), queues
+the job and returns its JobId at once, as Rekognition does; one background worker decodes
+the video (PyAV), samples a few frames per second, runs the image engines on them, and
+publishes the completion message to the job's SNS topic. Get calls order the stored
+results by ``SortBy`` and page through them with ``MaxResults`` and ``NextToken``.
 """
 
 from __future__ import annotations
@@ -271,7 +271,8 @@ class LocalVideo:
         ------
         RekognitionError
             ``IdempotentParameterMismatchException`` when the token was used with other
-            parameters, ``LimitExceededException`` beyond the concurrent job quota.
+            parameters, ``InvalidS3ObjectException`` when the video is not in S3,
+            ``LimitExceededException`` beyond the concurrent job quota.
         """
         if name not in RESULTS_KEY:
             raise RekognitionError(
@@ -285,6 +286,23 @@ class LocalVideo:
             raise RekognitionError("InvalidParameterException", "NotificationChannel.RoleArn")
         token = request.get("ClientRequestToken")
         with self._lock:
+            known = self._known(name, token, request)
+        if known:
+            return {"JobId": known}
+        try:
+            data = self._read_object(
+                s3_object["Bucket"], s3_object["Name"], s3_object.get("Version")
+            )
+        except KeyError as error:
+            # Start* checks the object before it queues the job; InvalidS3ObjectException is
+            # among their documented errors (Rekognition API reference,
+            # https://docs.aws.amazon.com/rekognition/latest/APIReference/API_StartLabelDetection.html).
+            raise RekognitionError(
+                "InvalidS3ObjectException",
+                "Unable to get object metadata from S3. Check object key, region and/or access "
+                "permissions.",
+            ) from error
+        with self._lock:
             if known := self._known(name, token, request):
                 return {"JobId": known}
             running = sum(job.status == "IN_PROGRESS" for job in self._jobs.values())
@@ -297,7 +315,7 @@ class LocalVideo:
             self._jobs[job.job_id] = job
             if token:
                 self._tokens[(name, token)] = job
-        self._worker.submit(self._run, job)
+        self._worker.submit(self._run, job, data)
         return {"JobId": job.job_id}
 
     def _known(self, name: str, token: str | None, request: dict[str, Any]) -> str | None:
@@ -364,19 +382,13 @@ class LocalVideo:
             raise RekognitionError("InvalidPaginationTokenException", "Invalid pagination token")
         return position
 
-    def _run(self, job: VideoJob) -> None:
-        s3_object = job.request["Video"]["S3Object"]
+    def _run(self, job: VideoJob, data: bytes) -> None:
         try:
-            data = self._read_object(
-                s3_object["Bucket"], s3_object["Name"], s3_object.get("Version")
-            )
             every_ms = 0.0 if job.api == "SegmentDetection" else 1000 / SAMPLES_PER_SECOND
             metadata, frames = _frames(data, every_ms)
             job.metadata = metadata
             job.results = list(self._analyse(job, frames, metadata))
             job.status = "SUCCEEDED"
-        except KeyError:
-            job.status, job.status_message = "FAILED", "Unable to get object metadata from S3."
         except RekognitionError as error:
             job.status, job.status_message = "FAILED", error.message
         except Exception as error:  # noqa: BLE001 - reported as Rekognition reports it
