@@ -30,7 +30,7 @@ EVENT ?= events/s3_put_upload.json
 STACK ?= medialens
 ENV_VARS ?= .aws-sam/local_env.json
 
-.PHONY: demo chat workflows backfill help venv lint typecheck validate pytest test test-fast test-emr-spark build bench load redrive local-env invoke deploy preflight e2e layer-requirements clean
+.PHONY: demo chat workflows backfill help venv js-deps lint typecheck validate pytest test test-fast test-emr-spark build bench load redrive local-env invoke deploy preflight e2e layer-requirements clean
 
 demo: venv ## Analyse the bundled samples offline (ARGS=path/to/folder for your own images)
 	$(BIN)/python -m medialens_local.demo $(ARGS)
@@ -55,6 +55,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create or refresh the virtual environment from pyproject.toml
 
+JS_STAMP := tests/js/node_modules/.installed
+$(JS_STAMP): tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund
+	touch $@
+
+js-deps: ## The AWS SDK for JavaScript the offline tests drive the local Rekognition with (needs npm)
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(JS_STAMP); \
+	else echo "npm not found: the JavaScript SDK tests will be skipped" >&2; fi
+
 lint: venv ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -69,7 +78,7 @@ validate: venv ## sam validate --lint, cfn-lint in every supported Region, layer
 	$(BIN)/python scripts/layer_requirements.py --check
 	$(BIN)/python scripts/lint_state_machines.py
 
-pytest: venv ## Every tier of tests/ (unit, contract, integration, offline, workflows, jobs, e2e)
+pytest: venv js-deps ## Every tier of tests/ (unit, contract, integration, offline, workflows, jobs, e2e)
 	$(BIN)/python -m pytest
 
 FAST_TIERS := unit contract integration

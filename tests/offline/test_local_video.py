@@ -179,17 +179,16 @@ def test_a_forged_or_foreign_page_token_is_refused(video_service: tuple[Any, Loc
     assert refused.value.response["Error"]["Code"] == "InvalidPaginationTokenException"
 
 
-def test_a_missing_video_fails_the_job_and_says_so(
+def test_a_missing_video_is_refused_when_the_job_is_started(
     video_service: tuple[Any, LocalVideo], published: Published
 ) -> None:
     client, _ = video_service
-    job_id = start(client, "start_label_detection", "missing-1", key="uploads/gone.mp4")
 
-    response = finished(client, "get_label_detection", job_id)
+    with pytest.raises(ClientError) as refused:
+        start(client, "start_label_detection", "missing-1", key="uploads/gone.mp4")
 
-    assert response["JobStatus"] == "FAILED"
-    [(_, message)] = [m for m in published.messages if m[1]["JobId"] == job_id]
-    assert message["Status"] == "FAILED"
+    assert refused.value.response["Error"]["Code"] == "InvalidS3ObjectException"
+    assert not [m for m in published.messages if m[1].get("JobTag") == "missing-1"]
 
 
 def test_analyses_without_a_local_model_are_refused_clearly(

@@ -1,9 +1,10 @@
 """Rekognition Video's Start/Get operations, answered by sampling frames with the local models.
 
-A Start call queues the job and returns its JobId at once, as Rekognition does; one
-background worker decodes the video (PyAV), samples a few frames per second, runs the
-image engines on them, and publishes the completion message to the job's SNS topic.
-Get calls page through the stored results with ``MaxResults`` and ``NextToken``.
+A Start call reads the video from S3 (a missing object is refused there and then), queues
+the job and returns its JobId at once, as Rekognition does; one background worker decodes
+the video (PyAV), samples a few frames per second, runs the image engines on them, and
+publishes the completion message to the job's SNS topic. Get calls order the stored
+results by ``SortBy`` and page through them with ``MaxResults`` and ``NextToken``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,66 @@ RESULTS_KEY = {
 
 Publisher = Callable[[str, str], None]
 """Publishes (topic ARN, message) to SNS."""
+
+SortKey = Callable[[dict[str, Any]], tuple[Any, ...]]
+
+
+def _at(item: dict[str, Any]) -> tuple[Any, ...]:
+    return (item["Timestamp"],)
+
+
+def _by_name(detection: str) -> SortKey:
+    # Names alphabetically, each name's detections by confidence, highest first.
+    def key(item: dict[str, Any]) -> tuple[Any, ...]:
+        found = item[detection]
+        return (found["Name"], -float(found["Confidence"]), item["Timestamp"])
+
+    return key
+
+
+def _by_person(item: dict[str, Any]) -> tuple[Any, ...]:
+    # One person's sightings together, by the confidence of their detection, highest first.
+    person = item["Person"]
+    return (
+        person["Index"],
+        -float(person.get("Face", {}).get("Confidence", 0.0)),
+        item["Timestamp"],
+    )
+
+
+def _by_celebrity(item: dict[str, Any]) -> tuple[Any, ...]:
+    return (item["Celebrity"]["Id"], item["Timestamp"])
+
+
+SORTS: dict[str, dict[str, SortKey]] = {
+    # The Get* operations' SortBy (Rekognition API reference, e.g.
+    # https://docs.aws.amazon.com/rekognition/latest/APIReference/API_GetLabelDetection.html):
+    # TIMESTAMP, the default, orders by the time of detection; NAME groups one label's
+    # detections, by confidence; INDEX groups one person's (by confidence for person
+    # tracking); ID groups one celebrity's.
+    "LabelDetection": {"TIMESTAMP": _at, "NAME": _by_name("Label")},
+    "ContentModeration": {"TIMESTAMP": _at, "NAME": _by_name("ModerationLabel")},
+    "FaceSearch": {"TIMESTAMP": _at, "INDEX": _by_person},
+    "PersonTracking": {"TIMESTAMP": _at, "INDEX": _by_person},
+    "CelebrityRecognition": {"TIMESTAMP": _at, "ID": _by_celebrity},
+}
+"""Analyses whose Get* takes ``SortBy`` -> its values -> the order each names."""
+
+
+def ordered(name: str, results: list[dict[str, Any]], sort_by: str | None) -> list[dict[str, Any]]:
+    """Order a job's results as ``SortBy`` asks of ``Get{name}`` (by time when absent).
+
+    Sorting is stable: detections the order does not tell apart keep their analysis order.
+    """
+    sorts = SORTS.get(name)
+    if sorts is None:
+        return results
+    return sorted(results, key=sorts[sort_by or "TIMESTAMP"])
+
+
+def _parameters(request: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep the Start parameters a reused ``ClientRequestToken`` must repeat."""
+    return {k: v for k, v in request.items() if k != "ClientRequestToken" and v is not None}
 
 
 @dataclass
@@ -170,7 +231,7 @@ class LocalVideo:
         self._collections = collections
         self.concurrent_jobs = concurrent_jobs
         self._jobs: dict[str, VideoJob] = {}
-        self._tokens: dict[tuple[str, str], str] = {}
+        self._tokens: dict[tuple[str, str], VideoJob] = {}
         self._lock = threading.Lock()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-video")
 
@@ -204,7 +265,15 @@ class LocalVideo:
         return get
 
     def start(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
-        """Queue a job; the same ClientRequestToken returns the same JobId."""
+        """Queue a job: the same ClientRequestToken and parameters return the same JobId.
+
+        Raises
+        ------
+        RekognitionError
+            ``IdempotentParameterMismatchException`` when the token was used with other
+            parameters, ``InvalidS3ObjectException`` when the video is not in S3,
+            ``LimitExceededException`` beyond the concurrent job quota.
+        """
         if name not in RESULTS_KEY:
             raise RekognitionError(
                 "InvalidParameterException", f"the local Rekognition has no model for Start{name}"
@@ -217,8 +286,25 @@ class LocalVideo:
             raise RekognitionError("InvalidParameterException", "NotificationChannel.RoleArn")
         token = request.get("ClientRequestToken")
         with self._lock:
-            if token and (name, token) in self._tokens:
-                return {"JobId": self._tokens[(name, token)]}
+            known = self._known(name, token, request)
+        if known:
+            return {"JobId": known}
+        try:
+            data = self._read_object(
+                s3_object["Bucket"], s3_object["Name"], s3_object.get("Version")
+            )
+        except KeyError as error:
+            # Start* checks the object before it queues the job; InvalidS3ObjectException is
+            # among their documented errors (Rekognition API reference,
+            # https://docs.aws.amazon.com/rekognition/latest/APIReference/API_StartLabelDetection.html).
+            raise RekognitionError(
+                "InvalidS3ObjectException",
+                "Unable to get object metadata from S3. Check object key, region and/or access "
+                "permissions.",
+            ) from error
+        with self._lock:
+            if known := self._known(name, token, request):
+                return {"JobId": known}
             running = sum(job.status == "IN_PROGRESS" for job in self._jobs.values())
             if running >= self.concurrent_jobs:
                 raise RekognitionError(
@@ -228,9 +314,27 @@ class LocalVideo:
             job = VideoJob(job_id=uuid.uuid4().hex, api=name, request=request)
             self._jobs[job.job_id] = job
             if token:
-                self._tokens[(name, token)] = job.job_id
-        self._worker.submit(self._run, job)
+                self._tokens[(name, token)] = job
+        self._worker.submit(self._run, job, data)
         return {"JobId": job.job_id}
+
+    def _known(self, name: str, token: str | None, request: dict[str, Any]) -> str | None:
+        """Find the JobId a token already started (None if none); refuse other parameters.
+
+        The caller holds the lock.
+        """
+        job = self._tokens.get((name, token)) if token else None
+        if job is None:
+            return None
+        if _parameters(job.request) != _parameters(request):
+            # A token "reused with an operation, but at least one of the other input parameters
+            # is different from the previous call" (Rekognition developer guide, Error
+            # handling: https://docs.aws.amazon.com/rekognition/latest/dg/error-handling.html).
+            raise RekognitionError(
+                "IdempotentParameterMismatchException",
+                f"The ClientRequestToken: {token} you have supplied is already in use.",
+            )
+        return job.job_id
 
     def get(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
         """One page of a job's results."""
@@ -238,6 +342,8 @@ class LocalVideo:
             job = self._jobs.get(str(request.get("JobId")))
         if job is None or job.api != name:
             raise RekognitionError("ResourceNotFoundException", "no such job")
+        # MaxResults: at least 1 (the model's min, refused before this); above 1000, 1000
+        # (API reference, e.g. API_GetLabelDetection.html).
         limit = min(int(request.get("MaxResults", MAX_RESULTS)), MAX_RESULTS)
         offset = self._offset(job, request.get("NextToken"))
         response: dict[str, Any] = {"JobStatus": job.status, "JobId": job.job_id}
@@ -250,7 +356,8 @@ class LocalVideo:
             return response
         # Segment detection reports one metadata entry per video stream, as a list.
         response["VideoMetadata"] = [job.metadata] if name == "SegmentDetection" else job.metadata
-        response[RESULTS_KEY[name]] = job.results[offset : offset + limit]
+        results = ordered(name, job.results, request.get("SortBy"))
+        response[RESULTS_KEY[name]] = results[offset : offset + limit]
         response.update(job.extra)
         if offset + limit < len(job.results):
             response["NextToken"] = self._token(job, offset + limit)
@@ -271,23 +378,17 @@ class LocalVideo:
             raise RekognitionError(
                 "InvalidPaginationTokenException", "Invalid pagination token"
             ) from error
-        if job_id != job.job_id:
+        if job_id != job.job_id or not 0 <= position <= len(job.results):
             raise RekognitionError("InvalidPaginationTokenException", "Invalid pagination token")
         return position
 
-    def _run(self, job: VideoJob) -> None:
-        s3_object = job.request["Video"]["S3Object"]
+    def _run(self, job: VideoJob, data: bytes) -> None:
         try:
-            data = self._read_object(
-                s3_object["Bucket"], s3_object["Name"], s3_object.get("Version")
-            )
             every_ms = 0.0 if job.api == "SegmentDetection" else 1000 / SAMPLES_PER_SECOND
             metadata, frames = _frames(data, every_ms)
             job.metadata = metadata
             job.results = list(self._analyse(job, frames, metadata))
             job.status = "SUCCEEDED"
-        except KeyError:
-            job.status, job.status_message = "FAILED", "Unable to get object metadata from S3."
         except RekognitionError as error:
             job.status, job.status_message = "FAILED", error.message
         except Exception as error:  # noqa: BLE001 - reported as Rekognition reports it
