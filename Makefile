@@ -26,7 +26,7 @@ EMR_VENV ?= .venv-emr
 EMR_STAMP := $(EMR_VENV)/.installed-$(shell cat jobs/requirements-emr-tests.txt jobs/requirements-emr.txt | cksum | cut -d' ' -f1)
 
 FN ?= AnalyzeMediaFunction
-EVENT ?= events/s3_put_upload.json
+EVENT ?= events/sqs_ingest_drops.json
 STACK ?= medialens
 ENV_VARS ?= .aws-sam/local_env.json
 

@@ -23,6 +23,8 @@ VARIABLES = {
     "RESULTS_BUCKET": "MediaBucketName",
     "ALERTS_TOPIC_ARN": "AlertsTopicArn",
     "FACE_COLLECTION_ID": "FaceCollectionId",
+    "INGEST_QUEUE_URL": "IngestQueueUrl",
+    "INGEST_DEAD_LETTER_QUEUE_URL": "IngestDeadLetterQueueUrl",
 }
 
 

@@ -563,3 +563,20 @@ def test_every_aws_call_the_function_makes_is_granted_to_its_role(
 
     assert {"rekognition:SearchFaces", "sns:Publish", "s3:GetObjectVersion"} <= aws_calls
     assert aws_calls <= granted_actions("AnalyzeMediaFunction")
+
+
+def test_the_bundled_sqs_event_is_read_and_objects_that_are_gone_are_recorded(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    # The sam-generated SQS shape around the bundled S3 events. Their objects are not in
+    # this stack's bucket: each is recorded as gone (not retried), none is lost.
+    event = json.loads((ROOT / "events" / "sqs_ingest_drops.json").read_text())
+    keys = [json.loads(r["body"])["Records"][0]["s3"]["object"]["key"] for r in event["Records"]]
+
+    response = handler.lambda_handler(event, lambda_context)
+
+    assert response == {"batchItemFailures": []}
+    for key in keys:
+        meta = stack.catalog_item(key)
+        assert meta is not None
+        assert meta["rejection_reason"]["S"] == "object_gone"
