@@ -9,6 +9,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event, SNSEvent, SQSEvent
 from medialens.chatbot.dialog import INTENT_HANDLERS
 from medialens.chatbot.lex import LexRequest
+from medialens.ingest.messages import MessageKind, parse_message
 from medialens.shared.errors import MalformedNotificationError
 from medialens.shared.media import InlineImage, MediaObject
 from medialens.video.models import Continuation, JobNotification
@@ -31,6 +32,7 @@ def test_every_event_file_is_covered_here() -> None:
         "sns_video_job_failed.json",
         "sns_video_message_malformed.json",
         "sqs_video_continuation.json",
+        "sqs_ingest_drops.json",
         "schedule_video_sweep.json",
         *LEX_EVENTS,
     }
@@ -95,6 +97,17 @@ def test_the_malformed_event_is_malformed() -> None:
 
     with pytest.raises(MalformedNotificationError):
         JobNotification.parse(record.sns.message)
+
+
+def test_the_ingest_event_carries_the_bundled_s3_drops() -> None:
+    records = list(SQSEvent(load("sqs_ingest_drops.json")).records)
+
+    parsed = [parse_message(record.body) for record in records]
+
+    assert [message.kind for message in parsed] == [MessageKind.DROP, MessageKind.DROP]
+    keys = [media.key for message in parsed for media in message.objects]
+    assert keys[0].startswith("uploads/")
+    assert keys[1].startswith("faces/")
 
 
 def test_the_continuation_event_resumes_a_job() -> None:
