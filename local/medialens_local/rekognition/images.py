@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,33 +14,67 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from medialens_local.rekognition.protocol import RekognitionError, decode_blob
 
+# Set quotas, https://docs.aws.amazon.com/rekognition/latest/dg/limits.html: 15 MB from S3,
+# 5 MB as raw bytes, at least 80 pixels in both height and width, and at most 10K pixels
+# in both for DetectLabels and DetectModerationLabels.
 MAX_S3_BYTES = 15 * 1024 * 1024
 MAX_INLINE_BYTES = 5 * 1024 * 1024
+MIN_DIMENSION = 80
+MAX_LABELS_DIMENSION = 10_000
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG"}
 """MPO is how Pillow names the multi-picture JPEGs many cameras and phones write."""
+
+FACE_FRAME = (1920, 1080)
+"""The same page: "a face must be no smaller than 40x40 pixels in an image with 1920X1080
+pixels. Images with dimensions higher than 1920X1080 pixels will need a larger minimum face
+size proportionally." Larger images are looked at in this frame, and no model needs more."""
+
+
+def frame_scale(width: int, height: int) -> float:
+    """Return the factor (at most 1) that fits an image into :data:`FACE_FRAME`, either way."""
+    long_side, short_side = max(width, height), min(width, height)
+    return min(1.0, FACE_FRAME[0] / long_side, FACE_FRAME[1] / short_side)
 
 
 @dataclass(frozen=True)
 class LoadedImage:
-    """Decoded RGB pixels and the size Rekognition's ratios refer to."""
+    """Decoded RGB pixels, the size Rekognition's ratios refer to, and the content's digest.
+
+    A large JPEG is decoded at a reduced scale (never below :data:`FACE_FRAME`), so
+    ``width`` and ``height`` are the decoded pixels' and ``original_size`` the file's.
+    """
 
     pixels: np.ndarray
     width: int
     height: int
+    digest: bytes = b""
+    original_size: tuple[int, int] = (0, 0)
 
 
 ObjectReader = Callable[[str, str, str | None], bytes]
 """Reads (bucket, key, version) from S3; raises KeyError when the object is missing."""
 
 
-def load_image(image: dict[str, Any], read_object: ObjectReader) -> LoadedImage:
+def load_image(
+    image: dict[str, Any], read_object: ObjectReader, *, max_dimension: int | None = None
+) -> LoadedImage:
     """Decode the ``Image`` parameter of any image operation.
+
+    Parameters
+    ----------
+    image : dict[str, Any]
+        The request's ``Image`` (``Bytes`` or ``S3Object``).
+    read_object : ObjectReader
+        Reads the S3 object.
+    max_dimension : int, optional
+        The operation's largest accepted width and height, where it has one.
 
     Raises
     ------
     RekognitionError
-        ``InvalidS3ObjectException``, ``ImageTooLargeException`` or
-        ``InvalidImageFormatException``, as Rekognition answers them.
+        ``InvalidS3ObjectException``, ``ImageTooLargeException``,
+        ``InvalidImageFormatException`` or, below 80 pixels, ``InvalidParameterException``
+        with the message Rekognition gives (boto/botocore#1366 quotes it).
     """
     if "Bytes" in image:
         data = decode_blob(image["Bytes"])
@@ -62,6 +98,22 @@ def load_image(image: dict[str, Any], read_object: ObjectReader) -> LoadedImage:
                 raise RekognitionError(
                     "InvalidImageFormatException", "Request has invalid image format"
                 )
+            width, height = opened.size
+            if min(width, height) < MIN_DIMENSION:
+                raise RekognitionError(
+                    "InvalidParameterException", "Request has invalid parameters"
+                )
+            if max_dimension is not None and max(width, height) > max_dimension:
+                raise RekognitionError(
+                    "ImageTooLargeException",
+                    f"Input image dimensions {width} x {height} exceed maximum dimension "
+                    f"size of {max_dimension} pixels",
+                )
+            scale = frame_scale(width, height)
+            if scale < 1.0:
+                # JPEG decodes at 1/2, 1/4 or 1/8 for little of the full decode's time;
+                # draft keeps the result at least as large as asked.
+                opened.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
             # Rekognition applies the EXIF orientation first; so must the local models.
             rgb = ImageOps.exif_transpose(opened).convert("RGB")
     except Image.DecompressionBombError as error:
@@ -71,7 +123,13 @@ def load_image(image: dict[str, Any], read_object: ObjectReader) -> LoadedImage:
             "InvalidImageFormatException", "Request has invalid image format"
         ) from error
     pixels = np.asarray(rgb)
-    return LoadedImage(pixels=pixels, width=rgb.width, height=rgb.height)
+    return LoadedImage(
+        pixels=pixels,
+        width=rgb.width,
+        height=rgb.height,
+        digest=hashlib.blake2b(data, digest_size=16).digest(),
+        original_size=(width, height),
+    )
 
 
 def bounding_box(

@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
+
+from medialens_local.rekognition.images import frame_scale
 
 MIN_DETECTION_SCORE = 0.5
 """HOG scores: real faces score about 1, the astronaut's mission patch 0.12."""
@@ -68,13 +71,34 @@ class FaceEngine:
         self._lock = threading.Lock()
 
     def faces(self, pixels: np.ndarray) -> list[Face]:
-        """Every face scoring at least :data:`MIN_DETECTION_SCORE`, largest first."""
+        """Every face scoring at least :data:`MIN_DETECTION_SCORE`, largest first.
+
+        Detection looks at the image fitted into Rekognition's 1920x1080 face frame (with
+        dlib's upsampling once, faces from about 40 pixels there, as Rekognition's
+        guideline says); landmarks and embeddings come from the pixels given.
+        """
+        import dlib
+
+        height, width = pixels.shape[:2]
+        scale = frame_scale(width, height)
+        searched = pixels
+        if scale < 1.0:
+            size = (round(width * scale), round(height * scale))
+            searched = np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
         with self._lock:
-            rects, scores, _ = self._detector.run(pixels, 1, 0.0)
+            rects, scores, _ = self._detector.run(searched, 1, 0.0)
             found = []
-            for rect, score in zip(rects, scores, strict=True):
+            for detected, score in zip(rects, scores, strict=True):
                 if score < MIN_DETECTION_SCORE:
                     continue
+                rect = detected
+                if scale < 1.0:
+                    rect = dlib.rectangle(
+                        round(detected.left() / scale),
+                        round(detected.top() / scale),
+                        round(detected.right() / scale),
+                        round(detected.bottom() / scale),
+                    )
                 shape = self._shape(pixels, rect)
                 points = [(float(p.x), float(p.y)) for p in shape.parts()]
                 embedding = np.array(self._recogniser.compute_face_descriptor(pixels, shape))

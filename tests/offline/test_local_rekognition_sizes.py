@@ -1,0 +1,150 @@
+"""Image sizes: refused where Rekognition refuses them, large photos seen as Rekognition sees them.
+
+The rules come from Rekognition's quotas page
+(https://docs.aws.amazon.com/rekognition/latest/dg/limits.html): at least 80 pixels in both
+dimensions, at most 10K in both for DetectLabels and DetectModerationLabels, and faces of
+40x40 in a 1920x1080 image (proportionally larger in larger images).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from medialens_local.rekognition.images import (
+    FACE_FRAME,
+    MAX_LABELS_DIMENSION,
+    MIN_DIMENSION,
+    load_image,
+)
+from medialens_local.rekognition.protocol import serve
+from medialens_local.rekognition.service import LocalRekognition
+from medialens_local.template import ROOT
+from PIL import Image
+
+from tests.support.service_model import validate_against_model
+
+REFERENCE = ROOT / "samples" / "faces" / "eileen-collins" / "reference.jpg"
+PASTED, PASTED_AT = 600, (2600, 700)
+"""The reference's face spans about 18% of it: about 105 pixels of a 3840x2160 scene."""
+
+
+def encoded(image: Image.Image, form: str = "JPEG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, form, quality=90)
+    return buffer.getvalue()
+
+
+def plain(width: int, height: int, form: str = "PNG") -> bytes:
+    return encoded(Image.new("RGB", (width, height), (120, 130, 140)), form)
+
+
+@pytest.fixture(scope="module")
+def objects() -> dict[str, bytes]:
+    reference = Image.open(REFERENCE).convert("RGB")
+    # The same portrait as a phone would take it, and the same face small in a 4K frame.
+    scene = Image.new("RGB", (3840, 2160), (90, 110, 95))
+    scene.paste(reference.resize((PASTED, PASTED)), PASTED_AT)
+    return {
+        "reference.jpg": REFERENCE.read_bytes(),
+        "reference-4000.jpg": encoded(reference.resize((4000, 4000), Image.Resampling.BICUBIC)),
+        "small-face-4k.jpg": encoded(scene),
+    }
+
+
+@pytest.fixture(scope="module")
+def rekognition(objects: dict[str, bytes]) -> Iterator[Any]:
+    def read(bucket: str, key: str, version: str | None) -> bytes:
+        return objects[key]
+
+    served = serve(LocalRekognition(read).operations())
+    client = served.client()
+    client.meta.events.register("after-call.rekognition.*", validate_against_model)
+    yield client
+    served.stop()
+
+
+def error_of(call: Any) -> tuple[str, str]:
+    with pytest.raises(ClientError) as raised:
+        call()
+    error = raised.value.response["Error"]
+    return error["Code"], error["Message"]
+
+
+@pytest.mark.parametrize(
+    "size", [(MIN_DIMENSION - 1, 400), (400, MIN_DIMENSION - 1), (50, 50)], ids=str
+)
+def test_an_image_under_80_pixels_either_way_is_an_invalid_parameter(
+    rekognition: Any, size: tuple[int, int]
+) -> None:
+    image = {"Bytes": plain(*size)}
+
+    for operation in (rekognition.detect_labels, rekognition.detect_text):
+        code, message = error_of(lambda op=operation: op(Image=image))
+        assert (code, message) == ("InvalidParameterException", "Request has invalid parameters")
+
+
+def test_an_image_of_exactly_80_pixels_is_analysed(rekognition: Any) -> None:
+    response = rekognition.detect_labels(Image={"Bytes": plain(MIN_DIMENSION, MIN_DIMENSION)})
+
+    assert "Labels" in response
+
+
+def test_labels_refuse_more_than_10k_pixels_where_text_does_not(rekognition: Any) -> None:
+    image = {"Bytes": plain(MAX_LABELS_DIMENSION + 1, 100)}
+
+    code, message = error_of(lambda: rekognition.detect_labels(Image=image))
+    moderation_code, _ = error_of(lambda: rekognition.detect_moderation_labels(Image=image))
+
+    assert (code, moderation_code) == ("ImageTooLargeException", "ImageTooLargeException")
+    assert f"{MAX_LABELS_DIMENSION + 1} x 100" in message
+    assert "TextDetections" in rekognition.detect_text(Image=image)
+    assert rekognition.detect_labels(Image={"Bytes": plain(MAX_LABELS_DIMENSION, 100)})
+
+
+def test_a_phone_sized_photo_finds_the_face_where_the_small_one_does(rekognition: Any) -> None:
+    def box(key: str) -> dict[str, float]:
+        [face] = rekognition.detect_faces(Image={"S3Object": {"Bucket": "media", "Name": key}})[
+            "FaceDetails"
+        ]
+        return face["BoundingBox"]  # type: ignore[no-any-return]
+
+    small, large = box("reference.jpg"), box("reference-4000.jpg")
+
+    # Ratios of the image: the same face, whatever the pixels it was decoded at.
+    for side in ("Left", "Top", "Width", "Height"):
+        assert large[side] == pytest.approx(small[side], abs=0.03)
+
+
+def test_a_large_jpeg_is_decoded_no_larger_than_the_face_frame_needs(
+    objects: dict[str, bytes],
+) -> None:
+    image = load_image(
+        {"S3Object": {"Bucket": "media", "Name": "reference-4000.jpg"}},
+        lambda bucket, key, version: objects[key],
+    )
+
+    assert image.original_size == (4000, 4000)
+    assert FACE_FRAME[1] <= min(image.width, image.height) < 4000
+    assert image.pixels.shape[:2] == (image.height, image.width)
+
+
+def test_a_face_above_the_proportional_minimum_is_found_in_a_4k_frame(
+    rekognition: Any,
+) -> None:
+    # 3840x2160 is twice the face frame, so Rekognition's minimum face there is 80 pixels.
+    # HOG boxes come in pyramid steps, so the size holds to a quarter, the place to 1%.
+    [face] = rekognition.detect_faces(
+        Image={"S3Object": {"Bucket": "media", "Name": "small-face-4k.jpg"}}
+    )["FaceDetails"]
+    [in_reference] = rekognition.detect_faces(
+        Image={"S3Object": {"Bucket": "media", "Name": "reference.jpg"}}
+    )["FaceDetails"]
+
+    expected_width = in_reference["BoundingBox"]["Width"] * PASTED / 3840
+    expected_left = (PASTED_AT[0] + in_reference["BoundingBox"]["Left"] * PASTED) / 3840
+    assert face["BoundingBox"]["Width"] == pytest.approx(expected_width, rel=0.25)
+    assert face["BoundingBox"]["Left"] == pytest.approx(expected_left, abs=0.01)
