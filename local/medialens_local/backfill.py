@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         local_aws() as aws,
     ):
         warm_models(progress)
-        with local_rekognition(aws) as rekognition:
+        with local_rekognition(aws, cache_inference=True) as rekognition:
             env = aws.resolver.function_environment("AnalyzeMediaFunction")
             drops = plan_drops(args.folder, env["UPLOADS_PREFIX"], env["FACES_PREFIX"])
             upload_without_notifications(aws, [(drop.path, drop.key) for drop in drops])

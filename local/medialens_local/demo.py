@@ -68,6 +68,7 @@ def run(folder: Path, console: Console, out: Path = OUT) -> int:
     console.print(
         "Local models: "
         + "; ".join(f"{operation}: {model}" for operation, model in LOCAL_MODELS.items())
+        + "; answers remembered by image content (one face-model run per image)"
     )
     statuses = {drop.key: meta["status"]["S"] for drop, meta, _ in rows if meta is not None}
     for drop in failed:

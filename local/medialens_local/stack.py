@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from medialens_local.aws import LocalAws, collection_ids, local_aws
 from medialens_local.loopback import Served
 from medialens_local.rekognition.harsh import Harshness, default_quotas
+from medialens_local.rekognition.inference import Inference
 from medialens_local.rekognition.protocol import serve
 from medialens_local.rekognition.service import LocalRekognition
 from medialens_local.rekognition.video import LocalVideo
@@ -83,6 +84,7 @@ class LocalRekognitionService:
     served: Served
     video: LocalVideo
     harshness: Harshness
+    inference: Inference
 
     @property
     def endpoint(self) -> str:
@@ -106,7 +108,7 @@ def local_rekognition(
     model answers by image content (for load runs, where model time would dominate).
     """
     harshness = harshness or Harshness(quotas=default_quotas())
-    service = LocalRekognition(aws.read_object)
+    service = LocalRekognition(aws.read_object, cache_inference=cache_inference)
     sns = aws.client("sns")
 
     def publish(topic_arn: str, message: str) -> None:
@@ -117,7 +119,9 @@ def local_rekognition(
     try:
         for collection_id in collection_ids(aws):
             service.create_collection({"CollectionId": collection_id})
-        yield LocalRekognitionService(served=served, video=video, harshness=harshness)
+        yield LocalRekognitionService(
+            served=served, video=video, harshness=harshness, inference=service.inference
+        )
     finally:
         video.shutdown()
         served.stop()
@@ -239,7 +243,9 @@ def analysed(folder: Path, progress: Progress) -> Iterator[OfflineStack]:
     with local_aws() as aws:
         progress.advance(stack_task)
         warm_models(progress)
-        with local_rekognition(aws) as rekognition:
+        # One image's DetectLabels, DetectFaces and SearchFacesByImage share one face-model
+        # run (the answers are the model's, remembered by image content).
+        with local_rekognition(aws, cache_inference=True) as rekognition:
             router = Router(aws, rekognition.endpoint)
             router.drain()  # S3's test event, sent when the bucket's notifications were set
             env = aws.resolver.function_environment("AnalyzeMediaFunction")

@@ -6,15 +6,21 @@ from typing import Any
 
 from medialens_local.rekognition.collections import FaceCollections
 from medialens_local.rekognition.engines.faces import MODEL_VERSION as FACE_MODEL
-from medialens_local.rekognition.engines.faces import Face, describe, face_engine
+from medialens_local.rekognition.engines.faces import Face, describe
 from medialens_local.rekognition.engines.labels import MODEL_VERSION as LABEL_MODEL
-from medialens_local.rekognition.engines.labels import Prediction, label_engine
+from medialens_local.rekognition.engines.labels import Prediction
 from medialens_local.rekognition.engines.moderation import LABEL as EXPLICIT
 from medialens_local.rekognition.engines.moderation import MODEL_VERSION as MODERATION_MODEL
-from medialens_local.rekognition.engines.moderation import moderation_engine
 from medialens_local.rekognition.engines.text import MODEL_VERSION as TEXT_MODEL
-from medialens_local.rekognition.engines.text import TextPiece, text_engine
-from medialens_local.rekognition.images import LoadedImage, ObjectReader, bounding_box, load_image
+from medialens_local.rekognition.engines.text import TextPiece
+from medialens_local.rekognition.images import (
+    MAX_LABELS_DIMENSION,
+    LoadedImage,
+    ObjectReader,
+    bounding_box,
+    load_image,
+)
+from medialens_local.rekognition.inference import Inference
 from medialens_local.rekognition.properties import image_properties
 from medialens_local.rekognition.protocol import Operation, RekognitionError
 
@@ -50,9 +56,10 @@ def label_document(prediction: Prediction) -> dict[str, Any]:
 class LocalRekognition:
     """Rekognition operations over images in the local S3, with in-memory collections."""
 
-    def __init__(self, read_object: ObjectReader) -> None:
+    def __init__(self, read_object: ObjectReader, *, cache_inference: bool = False) -> None:
         self._read_object = read_object
         self.collections = FaceCollections()
+        self.inference = Inference(cache=cache_inference)
 
     def operations(self) -> dict[str, Operation]:
         """Operation name -> implementation, as the protocol layer serves them."""
@@ -69,23 +76,25 @@ class LocalRekognition:
             "CompareFaces": self.compare_faces,
         }
 
-    def _image(self, request: dict[str, Any], field: str = "Image") -> LoadedImage:
+    def _image(
+        self, request: dict[str, Any], field: str = "Image", *, max_dimension: int | None = None
+    ) -> LoadedImage:
         if field not in request:
             raise RekognitionError("InvalidParameterException", f"{field} is required")
-        return load_image(request[field], self._read_object)
+        return load_image(request[field], self._read_object, max_dimension=max_dimension)
 
     def detect_labels(self, request: dict[str, Any]) -> dict[str, Any]:
         """DetectLabels: ImageNet labels, Person/Face from the face detector, image properties."""
-        image = self._image(request)
+        image = self._image(request, max_dimension=MAX_LABELS_DIMENSION)
         features = request.get("Features") or ["GENERAL_LABELS"]
         min_confidence = float(request.get("MinConfidence", 55.0))
         response: dict[str, Any] = {"LabelModelVersion": LABEL_MODEL}
         if "GENERAL_LABELS" in features:
             labels = [
                 label_document(p)
-                for p in label_engine().predict(image.pixels, min_confidence=min_confidence)
+                for p in self.inference.labels(image, min_confidence=min_confidence)
             ]
-            faces = face_engine().faces(image.pixels)
+            faces = self.inference.faces(image)
             if faces:
                 # A face implies a person, but no local model finds people's bodies: the
                 # face boxes are Face instances, and Person carries none.
@@ -130,7 +139,7 @@ class LocalRekognition:
         min_confidence = float(word_filter.get("MinConfidence", 80.0))  # Rekognition's default
         detections: list[dict[str, Any]] = []
         next_id = 0
-        for line in text_engine().read(image.pixels):
+        for line in self.inference.text(image):
             if line.line.score * 100 < min_confidence:
                 continue
             line_id = next_id
@@ -163,13 +172,13 @@ class LocalRekognition:
     def detect_faces(self, request: dict[str, Any]) -> dict[str, Any]:
         """DetectFaces: boxes, confidence and landmarks (no attributes locally)."""
         image = self._image(request)
-        faces = face_engine().faces(image.pixels)
+        faces = self.inference.faces(image)
         return {"FaceDetails": [describe(face, image.width, image.height) for face in faces]}
 
     def detect_moderation_labels(self, request: dict[str, Any]) -> dict[str, Any]:
         """DetectModerationLabels: ``Explicit`` from open_nsfw's score."""
-        image = self._image(request)
-        confidence = moderation_engine().explicit_confidence(image.pixels)
+        image = self._image(request, max_dimension=MAX_LABELS_DIMENSION)
+        confidence = self.inference.explicit_confidence(image)
         labels = []
         if confidence >= float(request.get("MinConfidence", 50.0)):
             labels.append(
@@ -190,7 +199,7 @@ class LocalRekognition:
     def index_faces(self, request: dict[str, Any]) -> dict[str, Any]:
         """IndexFaces: the largest ``MaxFaces`` faces, the rest unindexed."""
         image = self._image(request)
-        faces = face_engine().faces(image.pixels)
+        faces = self.inference.faces(image)
         limit = int(request.get("MaxFaces", 100))
         kept, dropped = faces[:limit], faces[limit:]
         stored = self.collections.add(
@@ -214,7 +223,7 @@ class LocalRekognition:
         }
 
     def _largest_face(self, image: LoadedImage) -> Face:
-        faces = face_engine().faces(image.pixels)
+        faces = self.inference.faces(image)
         if not faces:
             raise RekognitionError(
                 "InvalidParameterException",
@@ -276,7 +285,7 @@ class LocalRekognition:
         source = self._largest_face(source_image)
         threshold = float(request.get("SimilarityThreshold", 80.0))
         matches, unmatched = [], []
-        for face in face_engine().faces(target_image.pixels):
+        for face in self.inference.faces(target_image):
             score = similarity(float(((face.embedding - source.embedding) ** 2).sum() ** 0.5))
             detail = describe(face, target_image.width, target_image.height)
             if score >= threshold:
