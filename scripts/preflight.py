@@ -7,6 +7,7 @@ is read-only. Exit code 1 when a check failed, else 0.
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,14 @@ import boto3
 from botocore import exceptions as boto_errors
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from medialens.ingest.pacing import (
+    MAX_MAX_CONCURRENCY,
+    MIN_MAX_CONCURRENCY,
+    PACING_SHARE,
+    RekognitionQuotas,
+    ingest_concurrency,
+)
+from medialens.shared.errors import ConfigurationError
 from medialens_local.template import load_template, supported_regions
 
 if TYPE_CHECKING:
@@ -56,6 +65,23 @@ REKOGNITION_VIDEO_QUOTA_NAMES = (
     "stored video jobs",
     "concurrent video",
 )
+# Rekognition's TPS quota of each image operation, as Service Quotas names it (service code
+# rekognition). One rule covers the eight operations of RekognitionTpsQuotas' default:
+# "Transactions per second per account for the Amazon Rekognition Image operation <Name>".
+# Source: what ListServiceQuotas answered in us-east-1, as written out by the generator of
+# gruntwork-io/terraform-aws-utilities (codegen/quotas) into docs/quotas.md (commit 3dd9fcb,
+# February 2024) and modules/request-quota-increase/variables.tf (commit 55f0c2d, March
+# 2026); both give the same names and codes:
+# DetectLabels L-E29B542B, DetectText L-87CF5BA6, DetectFaces L-A5121FD7,
+# DetectModerationLabels L-7F4D1AC4, SearchFacesByImage L-43CBEB68, IndexFaces L-7C13EBAD,
+# SearchFaces L-99829151, DeleteFaces L-220834FB. AWS's own pages ("Amazon Rekognition
+# endpoints and quotas") did not give the names in the sources searched, so when the exact
+# name is absent a quota whose name says "transactions per second" and holds the operation
+# as a whole word is taken (SearchFaces is then never SearchFacesByImage's quota).
+REKOGNITION_TPS_QUOTA = (
+    "Transactions per second per account for the Amazon Rekognition Image operation {operation}"
+)
+TPS_CHECK = "quota rekognition tps"
 CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"max_attempts": 2})
 
 
@@ -97,6 +123,10 @@ class Options:
     )
     transform_instance_count: int = field(
         default_factory=lambda: int(template_default("TransformInstanceCount"))
+    )
+    rekognition_tps: str = field(default_factory=lambda: template_default("RekognitionTpsQuotas"))
+    ingest_max_concurrency: int = field(
+        default_factory=lambda: int(template_default("IngestMaxConcurrency"))
     )
 
 
@@ -390,6 +420,202 @@ def check_quotas(quotas: Any, needs: Sequence[QuotaNeed]) -> list[Check]:
     return checks
 
 
+@dataclass(frozen=True)
+class AccountQuota:
+    """One Rekognition TPS quota as Service Quotas gave it: applied, or AWS's default."""
+
+    name: str
+    code: str
+    value: float
+    applied: bool
+
+
+def _tps_quota_name(found: Quotas, operation: str) -> str | None:
+    exact = REKOGNITION_TPS_QUOTA.format(operation=operation).lower()
+    if hit := next((name for name in found if name.lower() == exact), None):
+        return hit
+    return next(
+        (
+            name
+            for name in found
+            if "transactions per second" in name.lower()
+            and operation in re.findall(r"[A-Za-z]+", name)
+        ),
+        None,
+    )
+
+
+def _tps_text(tps: Mapping[str, float]) -> str:
+    """``Operation=TPS`` pairs as the template's ``AllowedPattern`` takes them (no exponent)."""
+    return ",".join(
+        f"{operation}={f'{value:f}'.rstrip('0').rstrip('.')}" for operation, value in tps.items()
+    )
+
+
+def tps_operations(options: Options) -> list[str]:
+    """The operations to check: the template default's, then any other the options name."""
+    default = RekognitionQuotas.parse(template_default("RekognitionTpsQuotas"))
+    claimed = RekognitionQuotas.parse(options.rekognition_tps)
+    return list(dict.fromkeys([*default.tps, *claimed.tps]))
+
+
+# ListServiceQuotas leaves out quotas without an applied value (see check_quotas), so the
+# AWS defaults are read for the operations it did not list.
+def read_rekognition_tps(quotas: Any, operations: Sequence[str]) -> dict[str, AccountQuota]:
+    """Each operation's TPS quota in the client's Region: applied, else the AWS default.
+
+    Parameters
+    ----------
+    quotas : Any
+        A Service Quotas client.
+    operations : Sequence[str]
+        Rekognition operation names, such as ``"DetectLabels"``.
+
+    Returns
+    -------
+    dict[str, AccountQuota]
+        The quotas found, by operation; an operation neither listing names is absent.
+
+    Raises
+    ------
+    botocore.exceptions.ClientError
+        When Service Quotas refuses a listing (the caller names the action).
+    """
+    found: dict[str, AccountQuota] = {}
+    for operation_name, applied in (
+        ("list_service_quotas", True),
+        ("list_aws_default_service_quotas", False),
+    ):
+        listed = _list_quotas(quotas, operation_name, "rekognition")
+        for operation in operations:
+            if operation not in found and (name := _tps_quota_name(listed, operation)):
+                found[operation] = AccountQuota(name, *listed[name], applied)
+        if len(found) == len(operations):
+            break
+    return {operation: found[operation] for operation in operations if operation in found}
+
+
+def fit_to_account(
+    account: Mapping[str, AccountQuota], operations: Sequence[str]
+) -> RekognitionQuotas | None:
+    """``RekognitionTpsQuotas`` as the account's quotas would set it; None when one is unread.
+
+    The text goes through :meth:`RekognitionQuotas.parse`, as the stack would read it (a
+    quota of 0 makes no parameter).
+    """
+    try:
+        return RekognitionQuotas.parse(
+            _tps_text({operation: account[operation].value for operation in operations})
+        )
+    except (KeyError, ConfigurationError):
+        return None
+
+
+def judge_rekognition_tps(
+    claimed: RekognitionQuotas,
+    account: Mapping[str, AccountQuota],
+    operations: Sequence[str],
+    max_concurrency: int,
+) -> Check:
+    """Compare the TPS the stack is told (and its concurrency) with the account's quotas.
+
+    Parameters
+    ----------
+    claimed : RekognitionQuotas
+        ``RekognitionTpsQuotas`` as the stack will be deployed with it.
+    account : Mapping[str, AccountQuota]
+        The account's quotas by operation, from :func:`read_rekognition_tps`.
+    operations : Sequence[str]
+        The operations the ingest fleet calls.
+    max_concurrency : int
+        ``IngestMaxConcurrency`` as the stack will be deployed with it.
+
+    Returns
+    -------
+    Check
+        A warning when the parameter claims more than the account allows or leaves an
+        operation out, when ``max_concurrency`` exceeds what the account's quotas allow,
+        or when a quota cannot be read. Otherwise OK, naming the parameters that would
+        use the account's quotas when it allows more.
+    """
+    fitted = fit_to_account(account, operations)
+    derived, recommended = None, ""
+    if fitted is not None:
+        derived = ingest_concurrency(fitted, operations)
+        recommended = f"RekognitionTpsQuotas={_tps_text(fitted.tps)} IngestMaxConcurrency={derived}"
+    over = [
+        operation
+        for operation in operations
+        if operation in account and claimed.tps.get(operation, 0) > account[operation].value
+    ]
+    unpaced = [operation for operation in operations if operation not in claimed.tps]
+    missing = [operation for operation in operations if operation not in account]
+    problems = []
+    if over:
+        claims = ", ".join(
+            f"{operation} {claimed.tps[operation]:g} > {account[operation].value:g}"
+            for operation in over
+        )
+        problems.append(
+            f"RekognitionTpsQuotas claims more than the account allows: {claims}: the ingest "
+            "fleet would be throttled all the time (back pressure, not pacing)"
+        )
+    if unpaced:
+        problems.append(f"RekognitionTpsQuotas gives no TPS for {', '.join(unpaced)}: unpaced")
+    if derived is not None and max_concurrency > derived:
+        problems.append(
+            f"IngestMaxConcurrency={max_concurrency} is more than the account's smallest "
+            f"quota allows ({derived}): the fleet's bursts can exceed it"
+        )
+    if missing:
+        problems.append(f"could not read the TPS quota of {', '.join(missing)}")
+    if problems:
+        fixes = [f"deploy with --parameter-overrides {recommended}"] if recommended else []
+        fixes += [
+            "aws service-quotas request-service-quota-increase --service-code rekognition "
+            f"--quota-code {account[operation].code} --desired-value {claimed.tps[operation]:g}"
+            for operation in over
+        ]
+        if missing:
+            fixes.append("check them in the Service Quotas console (Amazon Rekognition)")
+        return Check(TPS_CHECK, "warn", "; ".join(problems), "; or ".join(fixes))
+    applied = [operation for operation in operations if account[operation].applied]
+    source = f"applied: {', '.join(applied)}; AWS defaults otherwise" if applied else "AWS defaults"
+    paced = f"the ingest fleet spends {PACING_SHARE:.0%} of each"
+    same = fitted is not None and fitted.tps == {op: claimed.tps[op] for op in operations}
+    if same and max_concurrency == derived:
+        detail = f"RekognitionTpsQuotas and IngestMaxConcurrency={derived} match the account"
+        return Check(TPS_CHECK, "ok", f"{detail} ({source}); {paced}")
+    detail = f"the account allows more ({source}): deploy with {recommended} to use it"
+    return Check(TPS_CHECK, "ok", f"{detail}; {paced}")
+
+
+def check_rekognition_tps(quotas: Any, options: Options) -> Check:
+    """Does ``RekognitionTpsQuotas`` fit the account's Rekognition TPS quotas in the Region?
+
+    Parameters
+    ----------
+    quotas : Any
+        A Service Quotas client.
+    options : Options
+        ``rekognition_tps`` and ``ingest_max_concurrency``: what the stack is deployed with.
+
+    Returns
+    -------
+    Check
+        See :func:`judge_rekognition_tps`; a warning naming the action when a listing
+        is refused.
+    """
+    operations = tps_operations(options)
+    try:
+        account = read_rekognition_tps(quotas, operations)
+    except AWS_ERRORS as error:
+        actions = "servicequotas:ListServiceQuotas, servicequotas:ListAWSDefaultServiceQuotas"
+        return _cannot(TPS_CHECK, actions, error)
+    claimed = RekognitionQuotas.parse(options.rekognition_tps)
+    return judge_rekognition_tps(claimed, account, operations, options.ingest_max_concurrency)
+
+
 # S3 API Reference, HeadBucket: 200 when the bucket exists and you may access it, 403 when
 # you may not, 404 when there is none: https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html
 def check_bucket(s3: S3Client, bucket: str) -> Check:
@@ -457,14 +683,15 @@ def run(session: boto3.Session, options: Options) -> list[Check]:
     credentials, account = check_credentials(client("sts"))
     if account is None:
         return [checked, credentials, python]
-    ec2 = client("ec2")
+    ec2, quotas = client("ec2"), client("service-quotas")
     return [
         checked,
         credentials,
         check_lex(client("lexv2-models"), region),
         check_rekognition(client("rekognition"), region),
         *(check_subnet(ec2, region, options.subnet) if options.subnet else [check_no_subnet(ec2)]),
-        *check_quotas(client("service-quotas"), quota_needs(options)),
+        *check_quotas(quotas, quota_needs(options)),
+        check_rekognition_tps(quotas, options),
         check_bucket(client("s3"), f"{options.name_prefix}-media-{account}-{region}"),
         python,
     ]
@@ -483,6 +710,22 @@ def render(checks: Sequence[Check]) -> str:
     return "\n".join(lines)
 
 
+def _tps_option(text: str) -> str:
+    try:
+        RekognitionQuotas.parse(text)
+    except ConfigurationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return text
+
+
+def _concurrency_option(text: str) -> int:
+    value = int(text)
+    if not MIN_MAX_CONCURRENCY <= value <= MAX_MAX_CONCURRENCY:
+        bounds = f"{MIN_MAX_CONCURRENCY}-{MAX_MAX_CONCURRENCY}"
+        raise argparse.ArgumentTypeError(f"{value} is not within {bounds}")
+    return value
+
+
 def parse(argv: Sequence[str]) -> Options:
     """Command-line options, with the template parameters' defaults."""
     defaults = Options()
@@ -496,6 +739,18 @@ def parse(argv: Sequence[str]) -> Options:
     parser.add_argument("--transform-instance-type", default=defaults.transform_instance_type)
     parser.add_argument(
         "--transform-instance-count", type=int, default=defaults.transform_instance_count
+    )
+    parser.add_argument(
+        "--rekognition-tps",
+        type=_tps_option,
+        default=defaults.rekognition_tps,
+        help='RekognitionTpsQuotas as you will deploy it, e.g. "DetectLabels=50,DetectText=50"',
+    )
+    parser.add_argument(
+        "--ingest-max-concurrency",
+        type=_concurrency_option,
+        default=defaults.ingest_max_concurrency,
+        help="IngestMaxConcurrency as you will deploy it",
     )
     return Options(**vars(parser.parse_args(argv)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -12,6 +13,8 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
+from medialens.ingest.pacing import RekognitionQuotas, ingest_concurrency
+from medialens_local.template import load_template
 
 from scripts import preflight
 from scripts.preflight import Check, Options
@@ -37,6 +40,17 @@ ON_DEMAND = "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances"
 SPOT = "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests"
 REKOGNITION_JOBS = "Concurrent Amazon Rekognition Video stored video jobs per account"
 TRANSFORM = "ml.m5.large for transform job usage"
+# The quota codes of Rekognition's image operations in Service Quotas (see REKOGNITION_TPS_QUOTA).
+TPS_CODES = {
+    "DetectLabels": "L-E29B542B",
+    "DetectText": "L-87CF5BA6",
+    "DetectFaces": "L-A5121FD7",
+    "DetectModerationLabels": "L-7F4D1AC4",
+    "SearchFacesByImage": "L-43CBEB68",
+    "IndexFaces": "L-7C13EBAD",
+    "SearchFaces": "L-99829151",
+    "DeleteFaces": "L-220834FB",
+}
 
 Stub = Callable[[str], tuple[Any, Stubber]]
 
@@ -151,6 +165,30 @@ def quota_answers(
             quotas.add_response(
                 "list_aws_default_service_quotas", {"Quotas": defaults}, {"ServiceCode": service}
             )
+
+
+def tps_quota(operation: str, value: float) -> dict[str, Any]:
+    name = (
+        "Transactions per second per account for the Amazon Rekognition Image operation "
+        f"{operation}"
+    )
+    return quota("rekognition", TPS_CODES[operation], name, value)
+
+
+def tps_answers(
+    quotas: Stubber, applied: dict[str, float], defaults: dict[str, float] | None = None
+) -> None:
+    """Rekognition's listings: ``applied`` values, then (when given) the AWS defaults."""
+    expected = {"ServiceCode": "rekognition"}
+    found = [tps_quota(operation, value) for operation, value in applied.items()]
+    quotas.add_response("list_service_quotas", {"Quotas": found}, expected)
+    if defaults is not None:
+        found = [tps_quota(operation, value) for operation, value in defaults.items()]
+        quotas.add_response("list_aws_default_service_quotas", {"Quotas": found}, expected)
+
+
+def every_operation(tps: float) -> dict[str, float]:
+    return dict.fromkeys(TPS_CODES, tps)
 
 
 def by_name(checks: list[Check]) -> dict[str, Check]:
@@ -445,6 +483,166 @@ def test_the_transform_options_set_the_quota_looked_for() -> None:
     assert (transform.names, transform.needed) == (("ml.c5.xlarge for transform job usage",), 3)
 
 
+DEFAULT_TPS = (
+    "DetectLabels=5,DetectText=5,DetectFaces=5,DetectModerationLabels=5,"
+    "SearchFacesByImage=5,IndexFaces=5,SearchFaces=5,DeleteFaces=5"
+)
+
+
+def tps_check(quotas: Any, **options: Any) -> Check:
+    return preflight.check_rekognition_tps(quotas, Options(**options))
+
+
+def test_the_tps_check_reads_every_operation_of_the_template_default() -> None:
+    assert preflight.tps_operations(Options()) == list(TPS_CODES)
+    assert preflight.template_default("RekognitionTpsQuotas") == DEFAULT_TPS
+    more = Options(rekognition_tps=f"{DEFAULT_TPS},DetectCustomLabels=5")
+    assert preflight.tps_operations(more) == [*TPS_CODES, "DetectCustomLabels"]
+
+
+def test_applied_tps_quotas_that_match_the_default_pass_without_the_defaults(
+    stub: Stub,
+) -> None:
+    quotas, stubber = stub("service-quotas")
+    tps_answers(stubber, every_operation(5))
+    check = tps_check(quotas)
+    assert check.status == "ok"
+    assert check.detail.startswith(
+        "RekognitionTpsQuotas and IngestMaxConcurrency=5 match the account (applied: "
+        "DetectLabels, DetectText,"
+    )
+    assert check.detail.endswith("the ingest fleet spends 95% of each")
+
+
+def test_tps_quotas_only_among_the_aws_defaults_are_read_there(stub: Stub) -> None:
+    quotas, stubber = stub("service-quotas")
+    tps_answers(stubber, {}, every_operation(5))
+    check = tps_check(quotas)
+    assert (check.status, check.detail) == (
+        "ok",
+        "RekognitionTpsQuotas and IngestMaxConcurrency=5 match the account (AWS defaults); "
+        "the ingest fleet spends 95% of each",
+    )
+
+
+def test_an_account_that_allows_more_gets_the_parameters_that_use_it(stub: Stub) -> None:
+    quotas, stubber = stub("service-quotas")
+    applied = {"DetectLabels": 50, "DetectText": 50.5}
+    tps_answers(stubber, applied, every_operation(5) | {"DetectLabels": 5})
+    check = tps_check(quotas)
+    fitted = (
+        "DetectLabels=50,DetectText=50.5,DetectFaces=5,DetectModerationLabels=5,"
+        "SearchFacesByImage=5,IndexFaces=5,SearchFaces=5,DeleteFaces=5"
+    )
+    assert (check.status, check.detail) == (
+        "ok",
+        "the account allows more (applied: DetectLabels, DetectText; AWS defaults otherwise): "
+        f"deploy with RekognitionTpsQuotas={fitted} IngestMaxConcurrency=5 to use it; "
+        "the ingest fleet spends 95% of each",
+    )
+    pattern = load_template()["Parameters"]["RekognitionTpsQuotas"]["AllowedPattern"]
+    assert re.fullmatch(pattern, fitted)
+
+
+def test_the_recommended_concurrency_is_the_pacing_modules(stub: Stub) -> None:
+    quotas, stubber = stub("service-quotas")
+    tps_answers(stubber, every_operation(50) | {"DeleteFaces": 20})
+    check = tps_check(quotas)
+    account = RekognitionQuotas(tps=every_operation(50) | {"DeleteFaces": 20})
+    assert ingest_concurrency(account, TPS_CODES) == 20
+    assert check.status == "ok"
+    assert "DeleteFaces=20 IngestMaxConcurrency=20 to use it" in check.detail
+
+
+def test_a_parameter_that_claims_more_than_the_account_warns(stub: Stub) -> None:
+    quotas, stubber = stub("service-quotas")
+    tps_answers(stubber, {"DetectFaces": 100}, every_operation(5))
+    claimed = DEFAULT_TPS.replace("DetectLabels=5", "DetectLabels=50")
+    check = tps_check(quotas, rekognition_tps=claimed.replace("DetectFaces=5", "DetectFaces=50"))
+    assert check.status == "warn"
+    assert check.detail == (
+        "RekognitionTpsQuotas claims more than the account allows: DetectLabels 50 > 5: "
+        "the ingest fleet would be throttled all the time (back pressure, not pacing)"
+    )
+    assert check.fix == (
+        "deploy with --parameter-overrides RekognitionTpsQuotas=DetectLabels=5,DetectText=5,"
+        "DetectFaces=100,DetectModerationLabels=5,SearchFacesByImage=5,IndexFaces=5,"
+        "SearchFaces=5,DeleteFaces=5 IngestMaxConcurrency=5; "
+        "or aws service-quotas request-service-quota-increase --service-code rekognition "
+        "--quota-code L-E29B542B --desired-value 50"
+    )
+
+
+def test_a_concurrency_above_the_smallest_quota_warns(stub: Stub) -> None:
+    quotas, stubber = stub("service-quotas")
+    tps_answers(stubber, {}, every_operation(5))
+    check = tps_check(quotas, ingest_max_concurrency=10)
+    assert check.status == "warn"
+    assert check.detail == (
+        "IngestMaxConcurrency=10 is more than the account's smallest quota allows (5): "
+        "the fleet's bursts can exceed it"
+    )
+    assert check.fix.endswith("IngestMaxConcurrency=5")
+
+
+def test_a_parameter_without_an_operation_warns_that_it_goes_unpaced(stub: Stub) -> None:
+    quotas, stubber = stub("service-quotas")
+    tps_answers(stubber, every_operation(5))
+    check = tps_check(quotas, rekognition_tps=DEFAULT_TPS.replace(",DeleteFaces=5", ""))
+    assert (check.status, check.detail) == (
+        "warn",
+        "RekognitionTpsQuotas gives no TPS for DeleteFaces: unpaced",
+    )
+
+
+def test_a_tps_quota_found_nowhere_warns_with_the_console_hint(stub: Stub) -> None:
+    quotas, stubber = stub("service-quotas")
+    unlisted = {op: tps for op, tps in every_operation(5).items() if op != "SearchFaces"}
+    tps_answers(stubber, {}, unlisted)
+    check = tps_check(quotas)
+    assert (check.status, check.detail) == (
+        "warn",
+        "could not read the TPS quota of SearchFaces",
+    )
+    assert check.fix == "check them in the Service Quotas console (Amazon Rekognition)"
+
+
+def test_a_renamed_tps_quota_is_found_by_its_operation_as_a_word(stub: Stub) -> None:
+    quotas, stubber = stub("service-quotas")
+    renamed = [
+        quota("rekognition", TPS_CODES[op], f"Transactions per second (TPS) for the {op} API", 5)
+        for op in TPS_CODES
+        if op != "SearchFaces"
+    ]
+    stubber.add_response("list_service_quotas", {"Quotas": renamed})
+    stubber.add_response("list_aws_default_service_quotas", {"Quotas": renamed})
+    check = tps_check(quotas)
+    assert check.detail == "could not read the TPS quota of SearchFaces"
+
+
+def test_tps_quotas_without_permission_warn_with_the_actions(stub: Stub) -> None:
+    quotas, stubber = stub("service-quotas")
+    tps_answers(stubber, {})
+    denied(stubber, "list_aws_default_service_quotas")
+    check = tps_check(quotas)
+    assert (check.status, check.detail) == (
+        "warn",
+        "cannot check: missing permission servicequotas:ListServiceQuotas, "
+        "servicequotas:ListAWSDefaultServiceQuotas",
+    )
+
+
+def test_the_tps_options_are_checked_as_the_stack_reads_them() -> None:
+    options = preflight.parse(
+        ["--rekognition-tps", "DetectLabels=50", "--ingest-max-concurrency", "7"]
+    )
+    assert (options.rekognition_tps, options.ingest_max_concurrency) == ("DetectLabels=50", 7)
+    assert preflight.parse([]).rekognition_tps == DEFAULT_TPS
+    for argv in (["--rekognition-tps", "DetectLabels=0"], ["--ingest-max-concurrency", "1"]):
+        with pytest.raises(SystemExit):
+            preflight.parse(argv)
+
+
 @pytest.mark.parametrize(
     ("status_code", "status", "words"),
     [
@@ -526,6 +724,7 @@ def stubbed_session(
     clients["rekognition"][1].add_response("list_collections", {"CollectionIds": []})
     subnet_answers(clients["ec2"][1])
     quota_answers(clients["service-quotas"][1])
+    tps_answers(clients["service-quotas"][1], {}, every_operation(5))
     clients["s3"][1].add_client_error(
         "head_bucket", str(bucket_status), http_status_code=bucket_status
     )
@@ -558,11 +757,12 @@ def test_main_runs_every_check_and_passes(
         "quota rekognition video jobs",
         "quota emr on-demand vcpus",
         "quota emr spot vcpus",
+        "quota rekognition tps",
         "media bucket",
         "python3.13",
     ):
         assert f"OK    {name}" in output
-    assert "14 ok, 0 warnings, 0 failed" in output
+    assert "15 ok, 0 warnings, 0 failed" in output
 
 
 def test_main_fails_when_a_check_fails(
