@@ -21,9 +21,9 @@ from medialens_local.rekognition.engines.labels import label_engine
 from medialens_local.rekognition.engines.moderation import moderation_engine
 from medialens_local.rekognition.engines.text import text_engine
 from medialens_local.rekognition.harsh import Harshness
+from medialens_local.rekognition.images import load_image
 from medialens_local.router import Router
 from medialens_local.template import ROOT
-from PIL import Image
 
 SAMPLES = ROOT / "samples"
 REPEATS = int(os.environ.get("BENCH_OFFLINE_REPEATS", "5"))
@@ -134,8 +134,13 @@ def offline() -> list[str]:
         for key, body in images.items():
             s3.put_object(Bucket=aws.bucket, Key=f"bench/{key}", Body=body)
         client = rek.client()
+        # The pixels the service's operations get: its own load_image (EXIF orientation,
+        # RGB, and whatever else it does to an image before the models see it).
         pixels = {
-            k: np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for k, b in images.items()
+            k: load_image(
+                {"S3Object": {"Bucket": aws.bucket, "Name": f"bench/{k}"}}, aws.read_object
+            ).pixels
+            for k in images
         }
         for operation in ("DetectLabels", "DetectText", "DetectFaces", "DetectModerationLabels"):
             raw = sum(_median_ms(_raw(operation, pixels[k])) for k in images)
