@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -92,6 +93,24 @@ def test_a_gif_is_recorded_as_rejected(pipeline: tuple[LocalAws, Router]) -> Non
 
     assert meta is not None
     assert meta["rejection_reason"]["S"] == "unsupported_format"
+
+
+def test_an_image_under_rekognitions_minimum_is_rejected_not_retried(
+    pipeline: tuple[LocalAws, Router],
+) -> None:
+    aws, router = pipeline
+    tiny = io.BytesIO()
+    Image.new("RGB", (50, 50), (200, 40, 40)).save(tiny, "PNG")
+    aws.client("s3").put_object(Bucket=aws.bucket, Key="uploads/tiny.png", Body=tiny.getvalue())
+
+    [delivery] = [d for d in router.drain(expected=1) if d.function == "AnalyzeMediaFunction"]
+    meta = stack.catalog_entry(aws, "uploads/tiny.png")
+
+    assert delivery.response == {"batchItemFailures": []}
+    assert meta is not None
+    assert meta["status"]["S"] == "REJECTED"
+    assert meta["rejection_reason"]["S"] == "invalid_image_parameters"
+    assert "80 pixels" in meta["rejection_detail"]["S"]
 
 
 def test_the_local_rekognition_reads_objects_by_version_and_misses_cleanly(

@@ -112,6 +112,58 @@ def test_image_refusals_become_rejections(
     assert raised.value.reason == reason
 
 
+SMALL_IMAGE_MESSAGE = "Request has invalid parameters"
+"""What Rekognition answers for an image under 80 pixels (boto/botocore#1366 quotes it)."""
+
+IMAGE_CALLS = {
+    "detect_labels": lambda a: a.detect_labels(
+        IMAGE, min_confidence=55.0, max_labels=25, image_properties=False
+    ),
+    "detect_text": lambda a: a.detect_text(IMAGE, min_confidence=80.0),
+    "detect_faces": lambda a: a.detect_faces(IMAGE),
+    "detect_moderation_labels": lambda a: a.detect_moderation_labels(IMAGE, min_confidence=50.0),
+    "detect_custom_labels": lambda a: a.detect_custom_labels(
+        IMAGE, project_version_arn=CUSTOM_ARN, min_confidence=50.0
+    ),
+    "index_faces": lambda a: a.index_faces(
+        IMAGE, collection_id="faces", external_id="eileen-collins", max_faces=1
+    ),
+    "search_faces_by_image": lambda a: a.search_faces_by_image(
+        IMAGE, collection_id="faces", threshold=90.0, max_faces=5
+    ),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(IMAGE_CALLS))
+def test_an_image_rekognition_calls_invalid_is_rejected_with_the_limit_named(
+    rekognition: Stubber, adapter: RekognitionImageAdapter, operation: str
+) -> None:
+    rekognition.add_client_error(
+        operation,
+        service_error_code="InvalidParameterException",
+        service_message=SMALL_IMAGE_MESSAGE,
+        http_status_code=400,
+    )
+
+    with pytest.raises(RejectedMediaError) as raised:
+        IMAGE_CALLS[operation](adapter)
+
+    assert raised.value.reason == "invalid_image_parameters"
+    assert SMALL_IMAGE_MESSAGE in raised.value.detail
+    assert "80 pixels" in raised.value.detail
+
+
+def test_an_invalid_parameter_without_an_image_is_not_blamed_on_media(
+    rekognition: Stubber, adapter: RekognitionImageAdapter
+) -> None:
+    rekognition.add_client_error(
+        "search_faces", service_error_code="InvalidParameterException", http_status_code=400
+    )
+
+    with pytest.raises(ClientError, match="InvalidParameterException"):
+        adapter.search_faces(collection_id="faces", face_id="f" * 8, threshold=90.0, max_faces=5)
+
+
 def test_unreadable_s3_object_is_not_mistaken_for_bad_media(
     rekognition: Stubber, adapter: RekognitionImageAdapter
 ) -> None:

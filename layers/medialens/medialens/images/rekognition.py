@@ -39,6 +39,15 @@ REJECTING_ERRORS = {
 missing permissions, KMS keys and region mix-ups, which retries and the failure queue
 must surface instead of quietly marking every image rejected."""
 
+INVALID_IMAGE_PARAMETERS = "invalid_image_parameters"
+"""The reason recorded when an image operation answers ``InvalidParameterException``.
+
+Rekognition answers it, with the bare message "Request has invalid parameters", for an
+image under 80 pixels in either dimension (Set quotas,
+https://docs.aws.amazon.com/rekognition/latest/dg/limits.html). The requests' own
+parameters are held to botocore's model by the adapter's tests, so on an image call the
+image is what is left; retrying would only redeliver it to the dead-letter queue."""
+
 UNAVAILABLE_CUSTOM_MODEL_ERRORS = {"ResourceNotReadyException", "ResourceNotFoundException"}
 
 FACE_BOOLEAN_ATTRIBUTES = (
@@ -75,6 +84,14 @@ def image_parameter(image: ImageRef) -> dict[str, Any]:
     if image.version_id:
         s3_object["Version"] = image.version_id
     return {"S3Object": s3_object}
+
+
+def _invalid_image(details: Mapping[str, Any]) -> str:
+    message = str(details.get("Message") or "InvalidParameterException")
+    return (
+        f"Rekognition refused the image: {message} (it needs at least 80 pixels in both "
+        "dimensions, https://docs.aws.amazon.com/rekognition/latest/dg/limits.html)"
+    )
 
 
 def _box(raw: Mapping[str, Any] | None) -> BoundingBox | None:
@@ -179,6 +196,16 @@ class RekognitionImageAdapter:
         response.pop("ResponseMetadata", None)
         return response
 
+    def _image_call(self, operation: Callable[..., Any], **params: Any) -> dict[str, Any]:
+        """:meth:`_call` for an operation on one image, whose invalid parameter is the image."""
+        try:
+            return self._call(operation, **params)
+        except ClientError as error:
+            details = error.response.get("Error", {})
+            if details.get("Code") != "InvalidParameterException":
+                raise
+            raise RejectedMediaError(INVALID_IMAGE_PARAMETERS, _invalid_image(details)) from error
+
     def detect_labels(
         self, image: ImageRef, *, min_confidence: float, max_labels: int, image_properties: bool
     ) -> Answer[LabelDetection]:
@@ -192,7 +219,7 @@ class RekognitionImageAdapter:
         if image_properties:
             params["Features"].append("IMAGE_PROPERTIES")
             params["Settings"] = {"ImageProperties": {"MaxDominantColors": MAX_DOMINANT_COLORS}}
-        response = self._call(self._client.detect_labels, **params)
+        response = self._image_call(self._client.detect_labels, **params)
         found = LabelDetection(
             labels=tuple(_label(raw) for raw in response.get("Labels", [])),
             image_properties=_image_properties(response.get("ImageProperties")),
@@ -203,7 +230,7 @@ class RekognitionImageAdapter:
         self, image: ImageRef, *, min_confidence: float
     ) -> Answer[tuple[TextDetection, ...]]:
         """DetectText, keeping lines and words at or above ``min_confidence``."""
-        response = self._call(
+        response = self._image_call(
             self._client.detect_text,
             Image=image_parameter(image),
             Filters={"WordFilter": {"MinConfidence": min_confidence}},
@@ -222,7 +249,7 @@ class RekognitionImageAdapter:
 
     def detect_faces(self, image: ImageRef) -> Answer[tuple[FaceDetail, ...]]:
         """DetectFaces with ``Attributes=["ALL"]`` (emotions, age range, ...)."""
-        response = self._call(
+        response = self._image_call(
             self._client.detect_faces, Image=image_parameter(image), Attributes=["ALL"]
         )
         found = tuple(_face(raw) for raw in response.get("FaceDetails", []))
@@ -232,7 +259,7 @@ class RekognitionImageAdapter:
         self, image: ImageRef, *, min_confidence: float
     ) -> Answer[tuple[ModerationLabel, ...]]:
         """DetectModerationLabels."""
-        response = self._call(
+        response = self._image_call(
             self._client.detect_moderation_labels,
             Image=image_parameter(image),
             MinConfidence=min_confidence,
@@ -259,7 +286,7 @@ class RekognitionImageAdapter:
             When the project version is not running or does not exist.
         """
         try:
-            response = self._call(
+            response = self._image_call(
                 self._client.detect_custom_labels,
                 ProjectVersionArn=project_version_arn,
                 Image=image_parameter(image),
@@ -279,7 +306,7 @@ class RekognitionImageAdapter:
         self, image: ImageRef, *, collection_id: str, external_id: str, max_faces: int
     ) -> Answer[tuple[IndexedFace, ...]]:
         """IndexFaces: add up to ``max_faces`` of the largest good faces under ``external_id``."""
-        response = self._call(
+        response = self._image_call(
             self._client.index_faces,
             CollectionId=collection_id,
             Image=image_parameter(image),
@@ -318,9 +345,11 @@ class RekognitionImageAdapter:
         except ClientError as error:
             details = error.response.get("Error", {})
             message = str(details.get("Message", ""))
-            if details.get("Code") == "InvalidParameterException" and "face" in message.lower():
+            if details.get("Code") != "InvalidParameterException":
+                raise
+            if "face" in message.lower():
                 return Answer("SearchFacesByImage", (), {"FaceMatches": [], "Note": message})
-            raise
+            raise RejectedMediaError(INVALID_IMAGE_PARAMETERS, _invalid_image(details)) from error
         found = tuple(
             _match(raw)
             for raw in response.get("FaceMatches", [])
