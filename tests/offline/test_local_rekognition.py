@@ -11,11 +11,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from medialens_local.rekognition.protocol import serve
-from medialens_local.rekognition.service import LocalRekognition
 from medialens_local.template import ROOT
 from PIL import Image
 
-from tests.support.service_model import validate_against_model
+from tests.support.service_model import served_rekognition
 
 SAMPLES = ROOT / "samples"
 BUCKET = "samples"
@@ -31,15 +30,8 @@ def mirrored(path: Path) -> bytes:
 @pytest.fixture(scope="module")
 def rekognition() -> Iterator[Any]:
     files = {p.relative_to(SAMPLES).as_posix(): p.read_bytes() for p in SAMPLES.rglob("*.*")}
-
-    def read(bucket: str, key: str, version: str | None) -> bytes:
-        return files[key]
-
-    served = serve(LocalRekognition(read).operations())
-    client = served.client()
-    client.meta.events.register("after-call.rekognition.*", validate_against_model)
-    yield client
-    served.stop()
+    with served_rekognition(files) as client:
+        yield client
 
 
 def s3(key: str) -> dict[str, Any]:

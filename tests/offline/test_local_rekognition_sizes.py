@@ -20,12 +20,10 @@ from medialens_local.rekognition.images import (
     MIN_DIMENSION,
     load_image,
 )
-from medialens_local.rekognition.protocol import serve
-from medialens_local.rekognition.service import LocalRekognition
 from medialens_local.template import ROOT
 from PIL import Image
 
-from tests.support.service_model import validate_against_model
+from tests.support.service_model import served_rekognition
 
 REFERENCE = ROOT / "samples" / "faces" / "eileen-collins" / "reference.jpg"
 PASTED, PASTED_AT = 600, (2600, 700)
@@ -57,14 +55,8 @@ def objects() -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def rekognition(objects: dict[str, bytes]) -> Iterator[Any]:
-    def read(bucket: str, key: str, version: str | None) -> bytes:
-        return objects[key]
-
-    served = serve(LocalRekognition(read).operations())
-    client = served.client()
-    client.meta.events.register("after-call.rekognition.*", validate_against_model)
-    yield client
-    served.stop()
+    with served_rekognition(objects) as client:
+        yield client
 
 
 def error_of(call: Any) -> tuple[str, str]:

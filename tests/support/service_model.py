@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import botocore.session
@@ -48,3 +50,24 @@ def validate_against_model(
     report = ParamValidator().validate(body, shape)
     assert not report.has_errors(), report.generate_report()
     assert unknown_keys(json.loads(http_response.content), shape, model.name) == []
+
+
+@contextlib.contextmanager
+def served_rekognition(objects: Mapping[str, bytes]) -> Iterator[Any]:
+    """A boto3 client of the local Rekognition over ``objects`` (key -> bytes, any bucket).
+
+    Every answer is checked against botocore's service model.
+    """
+    from medialens_local.rekognition.protocol import serve
+    from medialens_local.rekognition.service import LocalRekognition
+
+    def read(bucket: str, key: str, version: str | None) -> bytes:
+        return objects[key]
+
+    served = serve(LocalRekognition(read).operations())
+    client = served.client()
+    client.meta.events.register("after-call.rekognition.*", validate_against_model)
+    try:
+        yield client
+    finally:
+        served.stop()
