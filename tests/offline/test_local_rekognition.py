@@ -162,3 +162,21 @@ def test_a_crash_inside_an_operation_is_answered_not_dropped() -> None:
     assert crashed.value.response["Error"]["Code"] == "InternalServerError"
     assert "ZeroDivisionError" in crashed.value.response["Error"]["Message"]
     assert unknown.value.response["Error"]["Code"] == "UnknownOperationException"
+
+
+def test_cached_answers_are_the_models_answers_for_each_confidence() -> None:
+    files = {"cat.jpg": (SAMPLES / "uploads/pets/chelsea the cat.jpg").read_bytes()}
+    image = {"S3Object": {"Bucket": BUCKET, "Name": "cat.jpg"}}
+
+    def labels(client: Any, confidence: float) -> list[tuple[str, float]]:
+        answer = client.detect_labels(Image=image, MinConfidence=confidence)["Labels"]
+        return [(label["Name"], label["Confidence"]) for label in answer]
+
+    with served_rekognition(files, cache_inference=True) as cached:
+        # Asked twice each, in an order where a key without the confidence would answer wrong.
+        remembered = [labels(cached, c) for c in (90.0, 20.0, 90.0, 20.0)]
+    with served_rekognition(files) as uncached:
+        computed = [labels(uncached, c) for c in (90.0, 20.0)]
+
+    assert remembered == computed * 2
+    assert len(computed[1]) > len(computed[0])

@@ -18,6 +18,8 @@ from medialens_local.rekognition.images import (
     FACE_FRAME,
     MAX_LABELS_DIMENSION,
     MIN_DIMENSION,
+    LoadedImage,
+    frame_scale,
     load_image,
 )
 from medialens_local.template import ROOT
@@ -26,8 +28,10 @@ from PIL import Image
 from tests.support.service_model import served_rekognition
 
 REFERENCE = ROOT / "samples" / "faces" / "eileen-collins" / "reference.jpg"
-PASTED, PASTED_AT = 600, (2600, 700)
-"""The reference's face spans about 18% of it: about 105 pixels of a 3840x2160 scene."""
+PASTED, PASTED_AT = 512, (2600, 700)
+"""The reference as it is: its face, 90 pixels, just above the minimum in both scenes."""
+SCENES = {"small-face-4k.jpg": (3840, 2160), "small-face-4x3.jpg": (4000, 3000)}
+"""Rekognition's minimum face is 40 pixels of 1920x1080, so about 80 in both scenes."""
 
 
 def encoded(image: Image.Image, form: str = "JPEG") -> bytes:
@@ -43,14 +47,23 @@ def plain(width: int, height: int, form: str = "PNG") -> bytes:
 @pytest.fixture(scope="module")
 def objects() -> dict[str, bytes]:
     reference = Image.open(REFERENCE).convert("RGB")
-    # The same portrait as a phone would take it, and the same face small in a 4K frame.
-    scene = Image.new("RGB", (3840, 2160), (90, 110, 95))
-    scene.paste(reference.resize((PASTED, PASTED)), PASTED_AT)
-    return {
+    # The same portrait as a phone would take it, and the same face small in large scenes.
+    objects = {
         "reference.jpg": REFERENCE.read_bytes(),
         "reference-4000.jpg": encoded(reference.resize((4000, 4000), Image.Resampling.BICUBIC)),
-        "small-face-4k.jpg": encoded(scene),
     }
+    for key, size in SCENES.items():
+        scene = Image.new("RGB", size, (90, 110, 95))
+        scene.paste(reference.resize((PASTED, PASTED)), PASTED_AT)
+        objects[key] = encoded(scene)
+    # A phone held upright: 4000x3000 pixels stored, EXIF orientation 6 (rotate 90).
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (10, 20, 30)).save(buffer, "JPEG", exif=exif)
+    objects["upright.jpg"] = buffer.getvalue()
+    objects["banner.jpg"] = plain(9000, 200, "JPEG")
+    return objects
 
 
 @pytest.fixture(scope="module")
@@ -111,32 +124,65 @@ def test_a_phone_sized_photo_finds_the_face_where_the_small_one_does(rekognition
         assert large[side] == pytest.approx(small[side], abs=0.03)
 
 
-def test_a_large_jpeg_is_decoded_no_larger_than_the_face_frame_needs(
-    objects: dict[str, bytes],
+@pytest.mark.parametrize(
+    ("size", "seen"),
+    [
+        ((3840, 2160), (1920, 1080)),
+        ((4000, 3000), (1920, 1440)),
+        ((3000, 4000), (1440, 1920)),
+        ((9000, 200), (9000, 200)),
+        ((1024, 768), (1024, 768)),
+    ],
+)
+def test_the_face_frame_is_covered_by_the_long_side_and_the_short_side(
+    size: tuple[int, int], seen: tuple[int, int]
 ) -> None:
-    image = load_image(
-        {"S3Object": {"Bucket": "media", "Name": "reference-4000.jpg"}},
-        lambda bucket, key, version: objects[key],
+    scale = frame_scale(*size)
+
+    assert (round(size[0] * scale), round(size[1] * scale)) == seen
+
+
+def decoded(objects: dict[str, bytes], key: str) -> LoadedImage:
+    return load_image(
+        {"S3Object": {"Bucket": "media", "Name": key}}, lambda bucket, key, version: objects[key]
     )
 
-    assert image.original_size == (4000, 4000)
-    assert FACE_FRAME[1] <= min(image.width, image.height) < 4000
-    assert image.pixels.shape[:2] == (image.height, image.width)
 
-
-def test_a_face_above_the_proportional_minimum_is_found_in_a_4k_frame(
-    rekognition: Any,
+@pytest.mark.parametrize(
+    ("key", "stored", "seen"),
+    [
+        ("reference-4000.jpg", (4000, 4000), (FACE_FRAME[0], FACE_FRAME[0])),
+        ("small-face-4x3.jpg", (4000, 3000), (FACE_FRAME[0], FACE_FRAME[1])),
+        ("upright.jpg", (3000, 4000), (FACE_FRAME[1], FACE_FRAME[0])),
+        ("banner.jpg", (9000, 200), (9000, 200)),
+    ],
+)
+def test_a_large_jpeg_is_decoded_no_smaller_than_the_face_frame(
+    objects: dict[str, bytes], key: str, stored: tuple[int, int], seen: tuple[int, int]
 ) -> None:
-    # 3840x2160 is twice the face frame, so Rekognition's minimum face there is 80 pixels.
+    image = decoded(objects, key)
+
+    # Upright sizes; the decode is at least the frame on each side, and under twice it.
+    assert image.original_size == stored
+    assert image.pixels.shape[:2] == (image.height, image.width)
+    assert seen[0] <= image.width < max(2 * seen[0], stored[0] + 1)
+    assert seen[1] <= image.height < max(2 * seen[1], stored[1] + 1)
+
+
+@pytest.mark.parametrize("key", sorted(SCENES))
+def test_a_face_above_the_proportional_minimum_is_found_in_a_large_scene(
+    rekognition: Any, key: str
+) -> None:
     # HOG boxes come in pyramid steps, so the size holds to a quarter, the place to 1%.
-    [face] = rekognition.detect_faces(
-        Image={"S3Object": {"Bucket": "media", "Name": "small-face-4k.jpg"}}
-    )["FaceDetails"]
+    width, _ = SCENES[key]
+    [face] = rekognition.detect_faces(Image={"S3Object": {"Bucket": "media", "Name": key}})[
+        "FaceDetails"
+    ]
     [in_reference] = rekognition.detect_faces(
         Image={"S3Object": {"Bucket": "media", "Name": "reference.jpg"}}
     )["FaceDetails"]
 
-    expected_width = in_reference["BoundingBox"]["Width"] * PASTED / 3840
-    expected_left = (PASTED_AT[0] + in_reference["BoundingBox"]["Left"] * PASTED) / 3840
+    expected_width = in_reference["BoundingBox"]["Width"] * PASTED / width
+    expected_left = (PASTED_AT[0] + in_reference["BoundingBox"]["Left"] * PASTED) / width
     assert face["BoundingBox"]["Width"] == pytest.approx(expected_width, rel=0.25)
     assert face["BoundingBox"]["Left"] == pytest.approx(expected_left, abs=0.01)

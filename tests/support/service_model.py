@@ -53,7 +53,9 @@ def validate_against_model(
 
 
 @contextlib.contextmanager
-def served_rekognition(objects: Mapping[str, bytes]) -> Iterator[Any]:
+def served_rekognition(
+    objects: Mapping[str, bytes], *, cache_inference: bool = False
+) -> Iterator[Any]:
     """A boto3 client of the local Rekognition over ``objects`` (key -> bytes, any bucket).
 
     Every answer is checked against botocore's service model.
@@ -64,7 +66,7 @@ def served_rekognition(objects: Mapping[str, bytes]) -> Iterator[Any]:
     def read(bucket: str, key: str, version: str | None) -> bytes:
         return objects[key]
 
-    served = serve(LocalRekognition(read).operations())
+    served = serve(LocalRekognition(read, cache_inference=cache_inference).operations())
     client = served.client()
     client.meta.events.register("after-call.rekognition.*", validate_against_model)
     try:

@@ -89,3 +89,13 @@ def test_the_least_recently_used_answer_is_dropped_at_capacity() -> None:
 
     # a, b, c ran; a was kept by use; b had been dropped when c came, so it runs again.
     assert model.runs == 4
+
+
+def test_an_image_without_a_digest_is_never_remembered() -> None:
+    inference = Inference(cache=True)
+    model = Counting()
+
+    for _ in range(2):
+        inference.remember(None, model)
+
+    assert model.runs == 2

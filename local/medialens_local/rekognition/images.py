@@ -27,27 +27,35 @@ ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG"}
 FACE_FRAME = (1920, 1080)
 """The same page: "a face must be no smaller than 40x40 pixels in an image with 1920X1080
 pixels. Images with dimensions higher than 1920X1080 pixels will need a larger minimum face
-size proportionally." Larger images are looked at in this frame, and no model needs more."""
+size proportionally." A larger image is looked at shrunk to just cover this frame."""
 
 
 def frame_scale(width: int, height: int) -> float:
-    """Return the factor (at most 1) that fits an image into :data:`FACE_FRAME`, either way."""
+    """Return the factor (at most 1) that shrinks an image to just cover :data:`FACE_FRAME`.
+
+    The long side stays at least 1920 and the short side at least 1080, so a 4000x3000
+    photo is seen at 1920x1440: its smallest face found is 40 pixels there, 83 in the
+    photo, Rekognition's 40 scaled by 4000/1920. A panorama or a receipt keeps its
+    narrow side's pixels (a 10000x200 banner is not shrunk at all).
+    """
     long_side, short_side = max(width, height), min(width, height)
-    return min(1.0, FACE_FRAME[0] / long_side, FACE_FRAME[1] / short_side)
+    return min(1.0, max(FACE_FRAME[0] / long_side, FACE_FRAME[1] / short_side))
 
 
 @dataclass(frozen=True)
 class LoadedImage:
     """Decoded RGB pixels, the size Rekognition's ratios refer to, and the content's digest.
 
-    A large JPEG is decoded at a reduced scale (never below :data:`FACE_FRAME`), so
-    ``width`` and ``height`` are the decoded pixels' and ``original_size`` the file's.
+    A large JPEG is decoded at a reduced scale (still covering :data:`FACE_FRAME`), so
+    ``width`` and ``height`` are the decoded pixels' and ``original_size`` the file's, both
+    upright (after the EXIF orientation). A ``digest`` of ``None`` (a video frame, a
+    size-only image) is never cached by content.
     """
 
     pixels: np.ndarray
     width: int
     height: int
-    digest: bytes = b""
+    digest: bytes | None = None
     original_size: tuple[int, int] = (0, 0)
 
 
@@ -116,6 +124,8 @@ def load_image(
                 opened.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
             # Rekognition applies the EXIF orientation first; so must the local models.
             rgb = ImageOps.exif_transpose(opened).convert("RGB")
+            if (rgb.width > rgb.height) != (width > height):
+                width, height = height, width
     except Image.DecompressionBombError as error:
         raise RekognitionError("ImageTooLargeException", str(error)) from error
     except (UnidentifiedImageError, OSError, ValueError) as error:

@@ -27,6 +27,12 @@ DEFAULT_CAPACITY = 2048
 """Answers kept (least recently used dropped first); a face list is a few kilobytes."""
 
 
+def _key(model: str, image: LoadedImage, *arguments: Hashable) -> Hashable | None:
+    if image.digest is None:
+        return None
+    return (model, image.digest, *arguments)
+
+
 class Inference:
     """Model calls for decoded images, cached by content when ``cache`` is set.
 
@@ -49,37 +55,38 @@ class Inference:
 
     def faces(self, image: LoadedImage) -> list[Face]:
         """Faces, largest first (see :meth:`FaceEngine.faces`)."""
-        return self.remember(("faces", image.digest), lambda: face_engine().faces(image.pixels))
+        return self.remember(_key("faces", image), lambda: face_engine().faces(image.pixels))
 
     def labels(self, image: LoadedImage, *, min_confidence: float) -> list[Prediction]:
         """Labels at or above ``min_confidence`` (see :meth:`LabelEngine.predict`)."""
         return self.remember(
-            ("labels", image.digest, min_confidence),
+            _key("labels", image, min_confidence),
             lambda: label_engine().predict(image.pixels, min_confidence=min_confidence),
         )
 
     def text(self, image: LoadedImage) -> list[TextLine]:
         """Lines and words (see :meth:`TextEngine.read`)."""
-        return self.remember(("text", image.digest), lambda: text_engine().read(image.pixels))
+        return self.remember(_key("text", image), lambda: text_engine().read(image.pixels))
 
     def explicit_confidence(self, image: LoadedImage) -> float:
         """0-100 that the image is explicit (see :meth:`ModerationEngine`)."""
         return self.remember(
-            ("explicit", image.digest),
+            _key("explicit", image),
             lambda: moderation_engine().explicit_confidence(image.pixels),
         )
 
-    def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def remember(self, key: Hashable | None, compute: Callable[[], T]) -> T:
         """Answer ``compute()`` for ``key``, from memory when the cache is on and has it.
 
         Parameters
         ----------
-        key : Hashable
-            The model, the image's digest and any arguments that change the answer.
+        key : Hashable or None
+            The model, the image's digest and any arguments that change the answer;
+            ``None`` when the image has no digest, which is never cached.
         compute : Callable[[], T]
             The model call. A failure is raised to every waiter and not remembered.
         """
-        if not self.cache:
+        if not self.cache or key is None:
             return compute()
         with self._lock:
             if key in self._answers:
