@@ -20,7 +20,7 @@ def handler() -> Any:
     return load_handler("analyze_image_bytes")
 
 
-def test_inline_png_is_analysed_and_catalogued(
+def test_inline_image_is_analysed_and_catalogued(
     stack: Stack,
     rekognition: Stubber,
     handler: Any,
@@ -46,7 +46,7 @@ def test_inline_png_is_analysed_and_catalogued(
     assert stack.result_document(f"results/{media_id}.json")["media_id"] == media_id
     meta = stack.catalog_item(media_id)
     assert meta is not None
-    assert meta["name"]["S"] == "gradient-8x8.png"
+    assert meta["name"]["S"] == "chelsea the cat, 160 px.jpg"
     assert stack.search("ByTerm", "LABEL#pattern") == [media_id]
     assert aws_calls <= granted_actions("AnalyzeImageBytesFunction")
 

@@ -95,22 +95,36 @@ def test_a_gif_is_recorded_as_rejected(pipeline: tuple[LocalAws, Router]) -> Non
     assert meta["rejection_reason"]["S"] == "unsupported_format"
 
 
+def tiny_image(form: str, exif_padding: int = 0) -> bytes:
+    buffer = io.BytesIO()
+    extra = {"exif": b"Exif\x00\x00" + bytes(exif_padding)} if exif_padding else {}
+    Image.new("RGB", (50, 50), (200, 40, 40)).save(buffer, form, **extra)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "reason"),
+    [
+        # The header shows the size: rejected before Rekognition is asked.
+        ("uploads/tiny.png", tiny_image("PNG"), "too_small"),
+        # A long EXIF block hides the JPEG's size from the bytes read: Rekognition refuses.
+        ("uploads/tiny.jpg", tiny_image("JPEG", exif_padding=16_384), "invalid_image_parameters"),
+    ],
+)
 def test_an_image_under_rekognitions_minimum_is_rejected_not_retried(
-    pipeline: tuple[LocalAws, Router],
+    pipeline: tuple[LocalAws, Router], key: str, body: bytes, reason: str
 ) -> None:
     aws, router = pipeline
-    tiny = io.BytesIO()
-    Image.new("RGB", (50, 50), (200, 40, 40)).save(tiny, "PNG")
-    aws.client("s3").put_object(Bucket=aws.bucket, Key="uploads/tiny.png", Body=tiny.getvalue())
+    aws.client("s3").put_object(Bucket=aws.bucket, Key=key, Body=body)
 
     [delivery] = [d for d in router.drain(expected=1) if d.function == "AnalyzeMediaFunction"]
-    meta = stack.catalog_entry(aws, "uploads/tiny.png")
+    meta = stack.catalog_entry(aws, key)
 
     assert delivery.response == {"batchItemFailures": []}
     assert meta is not None
     assert meta["status"]["S"] == "REJECTED"
-    assert meta["rejection_reason"]["S"] == "invalid_image_parameters"
-    assert "80 pixels" in meta["rejection_detail"]["S"]
+    assert meta["rejection_reason"]["S"] == reason
+    assert "80" in meta["rejection_detail"]["S"]
 
 
 def test_the_local_rekognition_reads_objects_by_version_and_misses_cleanly(

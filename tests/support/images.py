@@ -6,8 +6,8 @@ import struct
 import zlib
 
 
-def png_bytes(width: int = 8, height: int = 8) -> bytes:
-    """Return a valid RGB PNG with a colour gradient."""
+def png_bytes(width: int = 80, height: int = 80) -> bytes:
+    """Return a valid RGB PNG with a colour gradient (80 pixels, Rekognition's least)."""
     rows = b"".join(
         b"\x00" + bytes(value for x in range(width) for value in (x * 31 % 256, y * 31 % 256, 128))
         for y in range(height)

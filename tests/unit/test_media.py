@@ -51,9 +51,9 @@ def test_inline_payload_decodes_and_names_itself_by_content() -> None:
 
     image = InlineImage.from_payload(event)
 
-    assert image.data.startswith(b"\x89PNG")
+    assert image.data.startswith(b"\xff\xd8")
     assert image.media_id == f"inline/{image.sha256}"
-    assert image.name == "gradient-8x8.png"
+    assert image.name == "chelsea the cat, 160 px.jpg"
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,13 @@ from typing import Any
 
 from medialens.catalog.location import CatalogLocation
 from medialens.images.faces import index_reference_faces, person_id_for, search_every_face
-from medialens.images.image_format import SNIFF_BYTES, check_image_format, check_size, is_video
+from medialens.images.image_format import (
+    SNIFF_BYTES,
+    check_dimensions,
+    check_image_format,
+    check_size,
+    is_video,
+)
 from medialens.images.models import (
     Answer,
     FaceDetail,
@@ -143,6 +149,7 @@ def analyze_s3_object(
                 return videos(media, clock())
             check_size(media.size, limit=MAX_S3_IMAGE_BYTES)
             check_image_format(head)
+            check_dimensions(head)
             image = S3ImageRef(bucket=media.bucket, key=media.key, version_id=media.version_id)
             reference = None
             if person_id is not None:
@@ -203,6 +210,7 @@ def analyze_inline_image(
     try:
         check_size(len(image.data), limit=MAX_INLINE_IMAGE_BYTES)
         check_image_format(image.data[:SNIFF_BYTES])
+        check_dimensions(image.data)
         analysis = run_analysis(
             BytesImageRef(data=image.data),
             media_id=image.media_id,

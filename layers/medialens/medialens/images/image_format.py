@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import filetype
+import imagesize
 
 from medialens.shared.errors import RejectedMediaError
 
@@ -14,6 +17,10 @@ VIDEO_MIME_TYPES = frozenset({"video/mp4", "video/quicktime"})
 
 SNIFF_BYTES = 8192
 """How many leading bytes the format check reads (the signature depth of ``filetype``)."""
+
+MIN_IMAGE_DIMENSION = 80
+"""Rekognition's image operations need at least 80 pixels in both height and width (Set
+quotas, https://docs.aws.amazon.com/rekognition/latest/dg/limits.html)."""
 
 
 def check_size(size: int, *, limit: int) -> None:
@@ -73,3 +80,32 @@ def is_video(head: bytes) -> bool:
     """Whether the leading bytes are an MP4 or MOV container (what Rekognition Video reads)."""
     kind = filetype.guess(head)
     return kind is not None and kind.mime in VIDEO_MIME_TYPES
+
+
+def check_dimensions(head: bytes) -> None:
+    """Reject an image whose header shows a side under :data:`MIN_IMAGE_DIMENSION`.
+
+    Parameters
+    ----------
+    head : bytes
+        The leading bytes. A PNG's size is in its first 24; a JPEG's frame header
+        usually lies within :data:`SNIFF_BYTES`, and when it does not, the check is left
+        to Rekognition (an ``InvalidParameterException``, which the adapter rejects too).
+
+    Raises
+    ------
+    RejectedMediaError
+        ``too_small``, with the dimensions.
+    """
+    try:
+        width, height = imagesize.get(io.BytesIO(head))
+    except (ValueError, OSError):
+        return
+    if width < 0 or height < 0:
+        return
+    if min(width, height) < MIN_IMAGE_DIMENSION:
+        raise RejectedMediaError(
+            "too_small",
+            f"{width}x{height} pixels; Rekognition needs at least {MIN_IMAGE_DIMENSION} in both "
+            "dimensions",
+        )

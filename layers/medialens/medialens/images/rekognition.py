@@ -44,9 +44,11 @@ INVALID_IMAGE_PARAMETERS = "invalid_image_parameters"
 
 Rekognition answers it, with the bare message "Request has invalid parameters", for an
 image under 80 pixels in either dimension (Set quotas,
-https://docs.aws.amazon.com/rekognition/latest/dg/limits.html). The requests' own
-parameters are held to botocore's model by the adapter's tests, so on an image call the
-image is what is left; retrying would only redeliver it to the dead-letter queue."""
+https://docs.aws.amazon.com/rekognition/latest/dg/limits.html). The analysis rejects
+such an image from its header first (``image_format.check_dimensions``); this catches a
+JPEG whose frame header lies past the bytes read. The requests' own parameters are held
+to botocore's model by the adapter's tests, so on an image call the image is what is
+left; retrying would only redeliver it to the dead-letter queue."""
 
 UNAVAILABLE_CUSTOM_MODEL_ERRORS = {"ResourceNotReadyException", "ResourceNotFoundException"}
 
@@ -89,8 +91,9 @@ def image_parameter(image: ImageRef) -> dict[str, Any]:
 def _invalid_image(details: Mapping[str, Any]) -> str:
     message = str(details.get("Message") or "InvalidParameterException")
     return (
-        f"Rekognition refused the image: {message} (it needs at least 80 pixels in both "
-        "dimensions, https://docs.aws.amazon.com/rekognition/latest/dg/limits.html)"
+        f"Rekognition answered InvalidParameterException for the image: {message} (the "
+        "documented cause is a side under 80 pixels, "
+        "https://docs.aws.amazon.com/rekognition/latest/dg/limits.html)"
     )
 
 
