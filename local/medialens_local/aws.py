@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -361,11 +362,36 @@ def _list_moto_modules_once() -> None:
         backends.list_of_moto_modules = functools.partial(iter, modules)
 
 
+def _serialise_moto_dynamodb_once() -> None:
+    """Make moto's DynamoDB answer one request at a time.
+
+    Its query and scan iterate a table's items while another request thread inserts
+    into it, and then answer HTTP 500 ("dictionary changed size during iteration"),
+    which DynamoDB does not do for that reason. Sandboxes write the catalog while the
+    load benchmark queries it, so the requests are serialised, as each is atomic in
+    DynamoDB anyway.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler, "_one_at_a_time", False):
+        return
+    lock = threading.RLock()
+    answer = DynamoHandler.call_action
+
+    def call_action(self: DynamoHandler) -> Any:
+        with lock:
+            return answer(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    DynamoHandler._one_at_a_time = True  # type: ignore[attr-defined]
+
+
 @contextmanager
 def local_aws(stack_name: str = STACK_NAME) -> Iterator[LocalAws]:
     """Start the stand-in on a free loopback port and provision the template in it."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _list_moto_modules_once()
+    _serialise_moto_dynamodb_once()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
