@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
@@ -19,6 +20,21 @@ class QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Log nothing: the harness reports what matters."""
         return
+
+
+class LoopbackServer(ThreadingHTTPServer):
+    """A threading HTTP server for which a client that hung up is not an error.
+
+    A client that gives up on a slow answer (its read timeout, as the fault injection's
+    timeouts cause) closes the connection; the answer then meets a broken pipe, which
+    the standard server prints with its traceback.
+    """
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet about a connection the client closed; report anything else."""
+        if isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            return
+        super().handle_error(request, client_address)
 
 
 @dataclass
@@ -54,7 +70,7 @@ def start(
     service: str, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0
 ) -> Served:
     """Serve ``handler`` on a loopback port in a daemon thread."""
-    server = ThreadingHTTPServer((host, port), handler)
+    server = LoopbackServer((host, port), handler)
     # serve_forever notices shutdown() only between polls: 0.5 s by default, paid by
     # every stop.
     thread = Thread(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from medialens_local.rekognition.protocol import serve
 from medialens_local.template import ROOT
 from PIL import Image
@@ -180,3 +181,22 @@ def test_cached_answers_are_the_models_answers_for_each_confidence() -> None:
 
     assert remembered == computed * 2
     assert len(computed[1]) > len(computed[0])
+
+
+def test_a_client_that_gave_up_waiting_is_not_reported_as_a_server_error(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    def slow(request: dict[str, Any]) -> dict[str, Any]:
+        time.sleep(0.5)
+        return {"TextDetections": [{"DetectedText": "x" * 100_000}]}
+
+    served = serve({"DetectText": slow})
+    client = served.client(config=Config(read_timeout=0.1, retries={"max_attempts": 1}))
+    try:
+        with pytest.raises(ReadTimeoutError):
+            client.detect_text(Image={"Bytes": b"x"})
+        time.sleep(1.0)  # the answer is written to the closed connection meanwhile
+    finally:
+        served.stop()
+
+    assert "Exception occurred during processing" not in capfd.readouterr().err
