@@ -1,10 +1,11 @@
-"""The local DynamoDB under concurrent writes and queries, as sandboxes and a poller use it."""
+"""The local DynamoDB as sandboxes and a poller use it: concurrent, and queried by partition."""
 
 from __future__ import annotations
 
 import sys
 import threading
 import time
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -86,3 +87,38 @@ def test_queries_during_writes_are_answered_not_failed() -> None:
 
     assert failures == []
     assert answered[0] > 0
+
+
+def test_a_partition_query_answers_as_dynamodb_does_among_other_partitions() -> None:
+    # The local DynamoDB reads only the queried partition; order, paging and filters hold.
+    with local_aws() as aws:
+        table = aws.resolver.ref("CatalogTable")
+        dynamodb = aws.client("dynamodb")
+        for pk in ("MEDIA#a", "MEDIA#b", "MEDIA#c"):
+            for sk in ("TERM#3", "META", "TERM#1", "TERM#2"):
+                dynamodb.put_item(TableName=table, Item={"pk": {"S": pk}, "sk": {"S": sk}})
+
+        def page(condition: str = "pk = :pk", **options: Any) -> dict[str, Any]:
+            return dynamodb.query(  # type: ignore[no-any-return]
+                TableName=table,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues={":pk": {"S": "MEDIA#b"}, **options.pop("values", {})},
+                **options,
+            )
+
+        first = page(Limit=2, ScanIndexForward=False)
+        rest = page(ScanIndexForward=False, ExclusiveStartKey=first["LastEvaluatedKey"])
+        terms = page(
+            "pk = :pk AND begins_with(sk, :term)",
+            values={":term": {"S": "TERM#"}},
+        )
+        missing = dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "MEDIA#none"}},
+        )
+
+    keys = [(i["pk"]["S"], i["sk"]["S"]) for i in first["Items"] + rest["Items"]]
+    assert keys == [("MEDIA#b", sk) for sk in ("TERM#3", "TERM#2", "TERM#1", "META")]
+    assert [i["sk"]["S"] for i in terms["Items"]] == ["TERM#1", "TERM#2", "TERM#3"]
+    assert missing["Items"] == []
