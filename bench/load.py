@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from medialens.ingest.sqs import REASON_ATTRIBUTE
 from medialens_local.aws import LocalAws, local_aws
 from medialens_local.backfill import run_backfill, upload_without_notifications
 from medialens_local.rekognition.harsh import Faults, Harshness, default_quotas
@@ -41,7 +42,10 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "load.md"
-CHART = ROOT / "docs" / "images" / "load-throughput.png"
+CHART = Path("images") / "load-throughput.png"
+"""Relative to the report's folder, where its link points."""
+LOG = ROOT / "out" / "load.log"
+"""The handlers' own JSON logs of the run, as Lambda would have sent them to CloudWatch."""
 FINISHED = {"ANALYSED", "REJECTED"}
 
 
@@ -56,6 +60,7 @@ class Phase:
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     slowest_call_s: dict[str, float] = field(default_factory=dict)
     dead_lettered: int = 0
+    parked: dict[str, str] = field(default_factory=dict)
     started: float = 0.0
     ended: float = 0.0
 
@@ -150,16 +155,29 @@ def account(
             )
 
 
-def parked_keys(aws: LocalAws) -> set[str]:
-    """Keys of the messages waiting in the ingest dead-letter queue."""
+def parked_keys(aws: LocalAws) -> dict[str, str]:
+    """Keys of the messages waiting in the ingest dead-letter queue, with why each is there.
+
+    The reason is the one the function gave when it parked an unreadable message, or
+    SQS's redrive after ``maxReceiveCount`` receives.
+    """
     sqs, url = aws.client("sqs"), aws.resolver.ref("IngestDeadLetterQueue")
-    keys: set[str] = set()
+    keys: dict[str, str] = {}
     while messages := sqs.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600
+        QueueUrl=url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=600,
+        MessageAttributeNames=["All"],
+        AttributeNames=["ApproximateReceiveCount"],
     ).get("Messages", []):
         for message in messages:
             record = {"eventSource": "aws:sqs", "body": message["Body"], "messageId": ""}
-            keys.update(delivery_keys(Delivery("", {"Records": [record]}, 0)))
+            given = message.get("MessageAttributes", {}).get(REASON_ATTRIBUTE, {})
+            reason = given.get("StringValue") or (
+                f"received {message['Attributes'].get('ApproximateReceiveCount', '?')} times"
+            )
+            for key in delivery_keys(Delivery("", {"Records": [record]}, 0)):
+                keys[key] = reason
     return keys
 
 
@@ -172,10 +190,12 @@ def run(args: argparse.Namespace) -> list[Phase]:
     quotas = default_quotas(args.tps)
     harshness = Harshness(quotas=quotas)
     phases: list[Phase] = []
+    LOG.parent.mkdir(parents=True, exist_ok=True)
     with (
         local_aws() as aws,
         local_rekognition(aws, harshness, cache_inference=True) as rekognition,
-        contextlib.redirect_stdout(io.StringIO()),
+        LOG.open("w") as log,
+        contextlib.redirect_stdout(log),
     ):
         router = Router(aws, rekognition.endpoint)
         router.drain()  # S3's test event
@@ -219,7 +239,8 @@ def run(args: argparse.Namespace) -> list[Phase]:
         parked = parked_keys(aws)
         for phase in phases:
             account(phase, aws, deliveries, harshness)
-            phase.dead_lettered = len(parked & set(phase.dropped_at))
+            phase.dead_lettered = len(parked.keys() & phase.dropped_at.keys())
+            phase.parked = {key: parked[key] for key in parked.keys() & phase.dropped_at.keys()}
     return phases
 
 
@@ -288,11 +309,17 @@ def report(phases: list[Phase], args: argparse.Namespace) -> str:
             f"**{statistics.median(ratios):.2f}x** the image's slowest Rekognition call "
             "(goal: at most 1.3x).",
         ]
+    parked = [
+        (phase.name, key, why) for phase in phases for key, why in sorted(phase.parked.items())
+    ]
+    if parked:
+        lines += ["", "Dead-lettered messages (the handlers' logs are in `out/load.log`):", ""]
+        lines += [f"* {name}: `{key}`, {why}" for name, key, why in parked]
     lines += [
         "",
         f"Faults injected in the faults phase: `{args.faults}`.",
         "",
-        "![Throughput over time against the quota's ceiling](images/load-throughput.png)",
+        f"![Throughput over time against the quota's ceiling]({CHART.as_posix()})",
         "",
     ]
     return "\n".join(lines)
@@ -320,8 +347,9 @@ def chart(phases: list[Phase], args: argparse.Namespace) -> None:
     axes.set_ylabel("images catalogued per second (5 s bins)")
     axes.set_title("Ingest throughput against the binding quota's ceiling (dashed)")
     axes.legend()
-    CHART.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(CHART, dpi=100, bbox_inches="tight")
+    path = args.out.parent / CHART
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100, bbox_inches="tight")
 
 
 def main(argv: list[str] | None = None) -> int:
