@@ -100,8 +100,8 @@ test: lint typecheck validate pytest test-emr-spark ## Everything CI checks, off
 build: venv ## sam build (python3.13, arm64 layer)
 	PATH="$(BUILD_PATH)" $(BIN)/sam build --template template.yaml
 
-bench: venv ## Cold-start, per-record overhead and package-size benchmarks
-	$(BIN)/python -m bench
+bench: venv ## Every benchmark, written to docs/benchmarks.md (ARGS="'Offline mode'" measures one section again)
+	$(BIN)/python -m bench $(ARGS)
 
 load: venv ## Load benchmark offline: 2,000 drops, a 2,000-object backfill and a faults run against the quotas (docs/load.md)
 	$(BIN)/python -m bench.load $(ARGS)

@@ -242,9 +242,39 @@ def machine() -> str:
     )
 
 
-def main() -> None:
+def _section(title: str, measure: Callable[[], list[str]], note: str = "") -> str:
+    return f"## {title}\n\n" + note + "\n".join(measure())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Measure every section and write the page; or, given section titles, only those.
+
+    A partial run replaces its sections in the existing page and dates each one, so
+    the page never shows a figure under a date it was not measured on.
+    """
+    wanted = {name.lower() for name in (sys.argv[1:] if argv is None else argv)}
     started = datetime.now(UTC)
-    sections = [f"## {title}\n\n" + "\n".join(measure()) for title, measure in SECTIONS]
+    if wanted:
+        unknown = wanted - {title.lower() for title, _ in SECTIONS}
+        if unknown:
+            raise SystemExit(f"no such section: {', '.join(sorted(unknown))}")
+        page = PAGE.read_text()
+        for title, measure in SECTIONS:
+            if title.lower() not in wanted:
+                continue
+            note = (
+                f"Measured again on {started:%Y-%m-%d %H:%M} UTC, on {machine()}, by "
+                f"`make bench ARGS=\"'{title}'\"`; the other sections are from the run "
+                "the page's header names.\n\n"
+            )
+            start = page.index(f"## {title}\n")
+            end = page.find("\n## ", start + 1)
+            tail = page[end:] if end != -1 else "\n"
+            page = page[:start] + _section(title, measure, note) + "\n" + tail
+        print(page)
+        PAGE.write_text(page)
+        return
+    sections = [_section(title, measure) for title, measure in SECTIONS]
     header = (
         "# Benchmarks\n\n"
         f"Written by `make bench` on {started:%Y-%m-%d %H:%M} UTC, on {machine()}. "
