@@ -29,7 +29,7 @@ from medialens_local.rekognition.protocol import Operation, RekognitionError
 
 DEFAULT_TPS = 5.0
 """The quota every image operation gets unless told otherwise (the template's default,
-``RekognitionTpsQuotas``: the low end of the documented defaults)."""
+``RekognitionTpsQuotas``, deliberately low; see its comment in template.yaml)."""
 
 
 @dataclass(frozen=True)
