@@ -45,6 +45,8 @@ class Resolver:
         created; a parameter's ``Ref`` gives its default.
     attributes : dict[tuple[str, str], str]
         What ``Fn::GetAtt`` gives.
+    parameters : dict[str, str]
+        Parameter values that replace the defaults, as ``--parameter-overrides`` does.
     """
 
     stack_name: str
@@ -53,6 +55,7 @@ class Resolver:
     template: Mapping[str, Any] = field(default_factory=load_template)
     refs: dict[str, str] = field(default_factory=dict)
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Name the template's IAM roles (nothing local assumes them; they are only passed)."""
@@ -78,6 +81,8 @@ class Resolver:
             return pseudo[name]
         if name in self.refs:
             return self.refs[name]
+        if name in self.parameters:
+            return self.parameters[name]
         parameters = self.template.get("Parameters", {})
         if name in parameters:
             return str(parameters[name].get("Default", ""))

@@ -34,3 +34,13 @@ def test_a_sub_variable_shadows_a_parameter_of_the_same_name() -> None:
 def test_an_intrinsic_the_local_stack_does_not_evaluate_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported intrinsic"):
         resolver().resolve({"Fn::ImportValue": "elsewhere"})
+
+
+def test_an_overridden_parameter_reaches_the_functions_environment() -> None:
+    default = template()["Parameters"]["RekognitionTpsQuotas"]["Default"]
+    overridden = resolver()
+    overridden.parameters["RekognitionTpsQuotas"] = "DetectLabels=50"
+
+    assert resolver().function_environment("AnalyzeMediaFunction")["REKOGNITION_TPS"] == default
+    environment = overridden.function_environment("AnalyzeMediaFunction")
+    assert environment["REKOGNITION_TPS"] == "DetectLabels=50"
