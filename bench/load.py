@@ -59,7 +59,6 @@ class Phase:
     statuses: dict[str, str] = field(default_factory=dict)
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     slowest_call_s: dict[str, float] = field(default_factory=dict)
-    dead_lettered: int = 0
     parked: dict[str, str] = field(default_factory=dict)
     started: float = 0.0
     ended: float = 0.0
@@ -86,6 +85,10 @@ class Phase:
 
     def lost(self) -> list[str]:
         return [key for key in self.dropped_at if self.statuses.get(key) not in FINISHED]
+
+    @property
+    def dead_lettered(self) -> int:
+        return len(self.parked)
 
 
 def images() -> list[tuple[str, bytes]]:
@@ -239,7 +242,6 @@ def run(args: argparse.Namespace) -> list[Phase]:
         parked = parked_keys(aws)
         for phase in phases:
             account(phase, aws, deliveries, harshness)
-            phase.dead_lettered = len(parked.keys() & phase.dropped_at.keys())
             phase.parked = {key: parked[key] for key in parked.keys() & phase.dropped_at.keys()}
     return phases
 

@@ -19,7 +19,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from medialens_local.aws import LocalAws, collection_ids, local_aws
 from medialens_local.loopback import Served
 from medialens_local.rekognition.harsh import Harshness, default_quotas
-from medialens_local.rekognition.inference import Inference
 from medialens_local.rekognition.protocol import serve
 from medialens_local.rekognition.service import LocalRekognition
 from medialens_local.rekognition.video import LocalVideo
@@ -84,7 +83,6 @@ class LocalRekognitionService:
     served: Served
     video: LocalVideo
     harshness: Harshness
-    inference: Inference
 
     @property
     def endpoint(self) -> str:
@@ -119,9 +117,7 @@ def local_rekognition(
     try:
         for collection_id in collection_ids(aws):
             service.create_collection({"CollectionId": collection_id})
-        yield LocalRekognitionService(
-            served=served, video=video, harshness=harshness, inference=service.inference
-        )
+        yield LocalRekognitionService(served=served, video=video, harshness=harshness)
     finally:
         video.shutdown()
         served.stop()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from medialens.images.image_format import MIN_IMAGE_DIMENSION
 from medialens.images.models import (
     Answer,
     BoundingBox,
@@ -92,7 +93,7 @@ def _invalid_image(details: Mapping[str, Any]) -> str:
     message = str(details.get("Message") or "InvalidParameterException")
     return (
         f"Rekognition answered InvalidParameterException for the image: {message} (the "
-        "documented cause is a side under 80 pixels, "
+        f"documented cause is a side under {MIN_IMAGE_DIMENSION} pixels, "
         "https://docs.aws.amazon.com/rekognition/latest/dg/limits.html)"
     )
 

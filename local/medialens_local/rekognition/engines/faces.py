@@ -73,9 +73,10 @@ class FaceEngine:
     def faces(self, pixels: np.ndarray) -> list[Face]:
         """Every face scoring at least :data:`MIN_DETECTION_SCORE`, largest first.
 
-        Detection looks at the image fitted into Rekognition's 1920x1080 face frame (with
-        dlib's upsampling once, faces from about 40 pixels there, as Rekognition's
-        guideline says); landmarks and embeddings come from the pixels given.
+        Detection looks at the image shrunk to just cover Rekognition's 1920x1080 face
+        frame (:func:`frame_scale`; with dlib's upsampling once, faces from about 40
+        pixels there, as Rekognition's guideline says); landmarks and embeddings come
+        from the pixels given.
         """
         import dlib
 
