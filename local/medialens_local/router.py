@@ -30,6 +30,15 @@ from medialens_local.aws import (
 from medialens_local.template import ROOT
 
 POLL_INTERVAL_S = 0.05
+"""Between the router's passes over its queues (short polls, for single-threaded runs)."""
+LONG_POLL_S = 1
+"""A sandbox's ``WaitTimeSeconds``: SQS answers as soon as a message arrives, or empty
+after this. Lambda long-polls a standard queue ("For standard queues, Lambda uses long
+polling to poll the queue until it becomes active", the Lambda Developer Guide's
+https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html), with SQS's 20 s maximum
+(https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/best-practices-setting-up-long-polling.html);
+1 s (SQS's minimum long poll) gives the same wake-up on arrival and lets a stopped
+sandbox end within a second."""
 
 
 def forget_cached_clients() -> None:
@@ -362,6 +371,8 @@ class Sandboxes:
     messages, invokes the handler, deletes what succeeded and leaves what failed to the
     queue: those come back when their visibility timeout (or the back-off the handler
     set) ends, and SQS moves them to the dead-letter queue after ``maxReceiveCount``
+    receives. Sandboxes long-poll, as Lambda's pollers do, so a message reaches a free
+    sandbox when it arrives, and idle sandboxes do not load the local services with empty
     receives. Handler environments are the process's: only one function runs this way
     at a time. Lambda's function timeout is not enforced (a thread cannot be killed).
     """
@@ -374,6 +385,8 @@ class Sandboxes:
         self._lock = threading.Lock()
         self.deliveries: list[Delivery] = []
         self.in_flight = 0
+        self.most_in_flight = 0
+        """The most invocations that ran at once, which ``MaximumConcurrency`` bounds."""
         count = source.max_concurrency or DEFAULT_CONCURRENCY
         self._threads = [
             threading.Thread(target=self._run, name=f"sandbox-{n}", daemon=True)
@@ -399,15 +412,15 @@ class Sandboxes:
             messages = sqs.receive_message(
                 QueueUrl=self._source.queue_url,
                 MaxNumberOfMessages=min(self._source.batch_size, 10),
-                WaitTimeSeconds=0,
+                WaitTimeSeconds=LONG_POLL_S,
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             if not messages:
-                time.sleep(POLL_INTERVAL_S)
                 continue
             with self._lock:
                 self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
             try:
                 delivery = self._invoke(handler, sqs, messages)
             finally:
