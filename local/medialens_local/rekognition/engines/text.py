@@ -35,6 +35,9 @@ class TextEngine:
     def __init__(self) -> None:
         from rapidocr import RapidOCR
 
+        from medialens_local.rekognition.engines.onnx_threads import sessions_sleep_between_runs
+
+        sessions_sleep_between_runs()
         self._ocr = RapidOCR(
             params={
                 "Global.log_level": "error",
