@@ -116,8 +116,6 @@ def test_a_backfill_request_round_trips_and_unquotes_the_listing_etag() -> None:
         "not json",
         "[1, 2]",
         json.dumps({"Records": []}),
-        json.dumps({"Records": [{"eventSource": "aws:sqs"}]}),
-        json.dumps({"Records": [{"s3": {"bucket": {"name": "b"}}}]}),
         json.dumps({"source": "medialens.backfill", "bucket": "b"}),
         json.dumps({"source": "aws.s3", "detail": {"bucket": {}}}),
     ],
@@ -125,6 +123,17 @@ def test_a_backfill_request_round_trips_and_unquotes_the_listing_etag() -> None:
 def test_unreadable_bodies_are_malformed(body: str) -> None:
     with pytest.raises(MalformedNotificationError):
         parse_message(body)
+
+
+def test_a_notifications_unreadable_records_are_set_aside_with_their_reasons() -> None:
+    good = json.loads(s3_notification())["Records"][0]
+    no_s3 = {"eventSource": "aws:sqs"}
+    no_key = {"s3": {"bucket": {"name": "b"}}}
+    parsed = parse_message(json.dumps({"Records": [no_s3, good, no_key]}))
+    assert [media.key for media in parsed.objects] == ["uploads/a b.jpg"]
+    assert [bad.record for bad in parsed.unreadable] == [no_s3, no_key]
+    assert "'s3'" in parsed.unreadable[0].reason
+    assert "'object'" in parsed.unreadable[1].reason
 
 
 # --- pacing ---------------------------------------------------------------------------
@@ -282,6 +291,75 @@ def test_a_real_failure_is_delayed_then_raised_for_the_batch_response() -> None:
         consume_message(message(s3_notification(), receive_count=2), ports(broken, queue))
     assert queue.delayed == [("r-1", 60)]
     assert queue.put_back_calls == []
+
+
+def notification(*keys: str) -> str:
+    return json.dumps({"Records": [json.loads(s3_notification(key))["Records"][0] for key in keys]})
+
+
+class ByKey:
+    """An analysis that acts per key (``b=broken``), and remembers what it was asked."""
+
+    def __init__(self, **behaviour: Any) -> None:
+        self.behaviour = behaviour
+        self.asked: list[str] = []
+
+    def __call__(self, media: MediaObject) -> AnalysisOutcome:
+        self.asked.append(media.key)
+        outcome: AnalysisOutcome = self.behaviour.get(media.key.removeprefix("uploads/"), analysed)(
+            media
+        )
+        return outcome
+
+
+def test_every_record_of_a_notification_runs_though_one_fails_and_the_message_is_retried() -> None:
+    queue = RecordingQueue()
+    analyze = ByKey(b=broken)
+    with pytest.raises(MessageFailedError, match=r"1 record\(s\) failed, first uploads/b"):
+        consume_message(
+            message(notification("uploads/a", "uploads/b", "uploads/c")), ports(analyze, queue)
+        )
+    assert analyze.asked == ["uploads/a", "uploads/b", "uploads/c"]
+    assert queue.delayed == [("r-1", 30)]
+
+
+def test_a_record_throttled_beside_a_failed_one_is_retried_with_the_message() -> None:
+    queue = RecordingQueue()
+    body = notification("uploads/a", "uploads/b")
+    with pytest.raises(MessageFailedError, match="uploads/b"):
+        consume_message(message(body), ports(ByKey(a=throttled, b=broken), queue))
+    assert queue.put_back_calls == []
+
+
+def test_records_that_are_only_throttled_put_the_message_back() -> None:
+    queue = RecordingQueue()
+    body = notification("uploads/a", "uploads/b")
+    assert consume_message(message(body), ports(ByKey(b=throttled), queue)) == []
+    assert [call[0] for call in queue.put_back_calls] == [body]
+    assert queue.delayed == []
+
+
+def test_unreadable_records_are_parked_alone_once_the_others_are_analysed() -> None:
+    queue = RecordingQueue()
+    good = json.loads(s3_notification("uploads/ok.jpg"))["Records"][0]
+    bad = {"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}
+    body = json.dumps({"Records": [bad, good]})
+    [outcome] = consume_message(message(body), ports(analysed, queue))
+    assert outcome.media_id == "uploads/ok.jpg"
+    [(parked, reason)] = queue.parked
+    assert json.loads(parked) == {"Records": [bad]}
+    assert "'s3'" in reason
+
+
+def test_unreadable_records_wait_for_the_message_when_another_record_fails() -> None:
+    queue = RecordingQueue()
+    body = json.dumps(
+        {"Records": [{"eventSource": "x"}, json.loads(s3_notification())["Records"][0]]}
+    )
+    with pytest.raises(MessageFailedError):
+        consume_message(message(body), ports(broken, queue))
+    # The redelivery (or the dead-letter queue, at the end) still carries them: parked once.
+    assert queue.parked == []
 
 
 def test_back_offs_stop_at_sqss_longest_delay() -> None:

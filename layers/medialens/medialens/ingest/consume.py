@@ -10,11 +10,13 @@ Three ways a message ends besides being analysed:
   a growing back-off; after the queue's ``maxReceiveCount`` receives SQS moves it to the
   dead-letter queue, from which one command redrives it.
 - **malformed** (no retry could read it): copied to the dead-letter queue with the reason,
-  and acknowledged.
+  and acknowledged. A notification's records are handled one by one: an unreadable or
+  failing record does not stop the others, and each is logged and counted on its own.
 """
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -111,7 +113,7 @@ def consume_message(message: QueueMessage, ports: IngestPorts) -> list[AnalysisO
     Raises
     ------
     MessageFailedError
-        When an analysis failed for a reason other than throttling; the message's
+        When a record's analysis failed for a reason other than throttling; the message's
         redelivery was delayed first.
     """
     try:
@@ -125,32 +127,90 @@ def consume_message(message: QueueMessage, ports: IngestPorts) -> list[AnalysisO
         logger.info("S3 test event acknowledged", message_id=message.message_id)
         metrics.add_metric(name="S3TestEvent", unit=MetricUnit.Count, value=1)
         return []
-    try:
-        return [_analyze(media, parsed, ports) for media in parsed.objects]
-    except Exception as error:
-        if is_throttling(error):
-            throttled = message.throttled_before + 1
-            delay = back_off(THROTTLE_BASE_DELAY_S, throttled, ports.jitter)
-            ports.queue.put_back(message.body, delay_s=delay, throttled=throttled)
-            logger.warning(
-                "Throttled: put back on the queue",
-                message_id=message.message_id,
-                delay_s=delay,
-                throttled=throttled,
-                error=str(error),
-            )
-            metrics.add_metric(name="IngestThrottled", unit=MetricUnit.Count, value=1)
-            return []
-        delay = back_off(FAILURE_BASE_DELAY_S, message.receive_count, ports.jitter)
-        ports.queue.delay_retry(message.receipt_handle, delay)
-        logger.exception(
-            "Ingest message failed; SQS redelivers it",
+    outcomes: list[AnalysisOutcome] = []
+    failures: list[tuple[MediaObject, Exception]] = []
+    for media in parsed.objects:
+        try:
+            outcomes.append(_analyze(media, parsed, ports))
+        except Exception as error:  # noqa: BLE001 - each is logged and retried below
+            failures.append((media, error))
+    if failures:
+        _retry_later(message, failures, ports)
+        return []
+    if parsed.unreadable:
+        _park_unreadable(message, parsed, ports)
+    return outcomes
+
+
+def _retry_later(
+    message: QueueMessage, failures: list[tuple[MediaObject, Exception]], ports: IngestPorts
+) -> None:
+    """Send a message with failed records round again.
+
+    The records that passed answer from the idempotency table then, so only the failed
+    ones are analysed again.
+
+    Raises
+    ------
+    MessageFailedError
+        Unless every failure was throttling (then a copy was put back instead).
+    """
+    for media, error in failures:
+        logger.warning(
+            "Ingest record failed",
             message_id=message.message_id,
-            receive_count=message.receive_count,
-            retry_in_s=delay,
+            key=media.key,
+            throttled=is_throttling(error),
+            error=f"{type(error).__name__}: {error}",
+            exc_info=None if is_throttling(error) else error,
         )
-        metrics.add_metric(name="IngestFailed", unit=MetricUnit.Count, value=1)
-        raise MessageFailedError(f"{type(error).__name__}: {error}") from error
+    metrics.add_metric(name="IngestRecordFailed", unit=MetricUnit.Count, value=len(failures))
+    if all(is_throttling(error) for _, error in failures):
+        throttled = message.throttled_before + 1
+        delay = back_off(THROTTLE_BASE_DELAY_S, throttled, ports.jitter)
+        ports.queue.put_back(message.body, delay_s=delay, throttled=throttled)
+        logger.warning(
+            "Throttled: put back on the queue",
+            message_id=message.message_id,
+            delay_s=delay,
+            throttled=throttled,
+        )
+        metrics.add_metric(name="IngestThrottled", unit=MetricUnit.Count, value=1)
+        return
+    delay = back_off(FAILURE_BASE_DELAY_S, message.receive_count, ports.jitter)
+    ports.queue.delay_retry(message.receipt_handle, delay)
+    logger.error(
+        "Ingest message failed; SQS redelivers it",
+        message_id=message.message_id,
+        receive_count=message.receive_count,
+        retry_in_s=delay,
+        failed_keys=[media.key for media, _ in failures],
+    )
+    metrics.add_metric(name="IngestFailed", unit=MetricUnit.Count, value=1)
+    media, error = next((m, e) for m, e in failures if not is_throttling(e))
+    raise MessageFailedError(
+        f"{len(failures)} record(s) failed, first {media.key}: {type(error).__name__}: {error}"
+    ) from error
+
+
+def _park_unreadable(message: QueueMessage, parsed: IngestMessage, ports: IngestPorts) -> None:
+    """Dead-letter the records that name no object, once the message's others are done.
+
+    Parked only when the message will not come round again, so a redelivery does not park
+    them twice; a message that ends in the dead-letter queue carries them anyway.
+    """
+    reason = "; ".join(record.reason for record in parsed.unreadable)
+    logger.error(
+        "Unreadable notification records parked",
+        message_id=message.message_id,
+        records=len(parsed.unreadable),
+        reason=reason,
+    )
+    metrics.add_metric(
+        name="IngestRecordMalformed", unit=MetricUnit.Count, value=len(parsed.unreadable)
+    )
+    body = json.dumps({"Records": [record.record for record in parsed.unreadable]})
+    ports.queue.dead_letter(body, reason)
 
 
 def _analyze(media: MediaObject, message: IngestMessage, ports: IngestPorts) -> AnalysisOutcome:

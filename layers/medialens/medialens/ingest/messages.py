@@ -36,11 +36,20 @@ class MessageKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadableRecord:
+    """A record of a notification that names no object, and why."""
+
+    record: Any
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class IngestMessage:
-    """One queue message, parsed: its kind and the objects it names."""
+    """One queue message, parsed: its kind, the objects it names, the records it could not read."""
 
     kind: MessageKind
     objects: tuple[MediaObject, ...] = ()
+    unreadable: tuple[UnreadableRecord, ...] = ()
 
 
 def backfill_request(bucket: str, key: str, size: int, etag: str | None) -> dict[str, Any]:
@@ -50,6 +59,9 @@ def backfill_request(bucket: str, key: str, size: int, etag: str | None) -> dict
 
 def parse_message(body: str) -> IngestMessage:
     """Parse an ingest queue message body.
+
+    A notification's records are read one by one: one that names no object is kept in
+    :attr:`IngestMessage.unreadable` with its reason, and does not hide the others.
 
     Raises
     ------
@@ -72,7 +84,14 @@ def parse_message(body: str) -> IngestMessage:
     records = document.get("Records")
     if not isinstance(records, list) or not records:
         raise MalformedNotificationError("neither an S3 notification nor a backfill request")
-    return IngestMessage(MessageKind.DROP, tuple(_s3_object(record) for record in records))
+    objects: list[MediaObject] = []
+    unreadable: list[UnreadableRecord] = []
+    for record in records:
+        try:
+            objects.append(_s3_object(record))
+        except MalformedNotificationError as error:
+            unreadable.append(UnreadableRecord(record, str(error)))
+    return IngestMessage(MessageKind.DROP, tuple(objects), tuple(unreadable))
 
 
 def _s3_object(record: Any) -> MediaObject:
