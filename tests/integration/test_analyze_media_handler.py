@@ -11,7 +11,7 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.support import rekognition as answers
-from tests.support.images import gif_bytes, heic_bytes, jpeg_bytes, png_bytes
+from tests.support.images import gif_bytes, heic_bytes, jpeg_bytes, mp4_bytes, png_bytes
 from tests.support.stack import ROOT, Stack, granted_actions, load_handler, resource
 
 
@@ -453,6 +453,46 @@ def test_a_failed_message_is_reported_alone_and_its_retry_is_delayed(
     assert attributes["ApproximateNumberOfMessages"] == "0"
 
 
+def test_every_record_of_a_notification_is_handled_though_the_first_fails(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    failing = stack.put_object("uploads/fails.jpg", jpeg_bytes())
+    rejected = stack.put_object("uploads/anim.gif", gif_bytes())
+    no_s3 = {"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}
+    body = json.dumps({"Records": [*failing["Records"], no_s3, *rejected["Records"]]})
+    rekognition.add_client_error(
+        "detect_labels", service_error_code="InternalServerError", http_status_code=500
+    )
+
+    first = handler.lambda_handler(stack.receive_as_lambda(body), lambda_context)
+
+    # The message is retried, but the records after the failing one were handled.
+    assert len(first["batchItemFailures"]) == 1
+    meta = stack.catalog_item("uploads/anim.gif")
+    assert meta is not None
+    assert meta["rejection_reason"]["S"] == "unsupported_format"
+    assert stack.catalog_item("uploads/fails.jpg") is None
+    dead = stack.sqs.receive_message(QueueUrl=stack.dead_letter_queue_url)
+    assert dead.get("Messages", []) == []  # the unreadable record comes round again
+
+    answers.queue_full_analysis(
+        rekognition,
+        answers.s3_image(
+            stack.bucket, "uploads/fails.jpg", failing["Records"][0]["s3"]["object"]["versionId"]
+        ),
+        collection_id=stack.face_collection_id,
+    )
+    retry, summary = deliver(stack, handler, json.loads(body), lambda_context)
+
+    assert retry == {"batchItemFailures": []}
+    assert summary == {"analysed": 1, "rejected": 1, "ignored": 0, "started": 0, "flagged": 0}
+    [parked] = stack.sqs.receive_message(
+        QueueUrl=stack.dead_letter_queue_url, MessageAttributeNames=["All"]
+    )["Messages"]
+    assert json.loads(parked["Body"]) == {"Records": [no_s3]}
+    assert "'s3'" in parked["MessageAttributes"]["medialens.reason"]["StringValue"]
+
+
 def test_unreadable_messages_are_parked_with_their_reason_and_the_test_event_is_ignored(
     stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
 ) -> None:
@@ -519,6 +559,25 @@ def test_keys_too_long_to_catalogue_are_rejected_up_front(
     meta = stack.catalog_item(key)
     assert meta is not None
     assert meta["rejection_reason"]["S"] == "key_too_long"
+
+
+def test_a_video_whose_result_pages_s3_would_refuse_is_rejected_before_any_job(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    # Catalogable (under 1,000 bytes), but results/<key>/content_moderation/page-00001.json
+    # is 1,040 bytes: S3 refuses keys over 1,024, so the jobs' results could never be kept.
+    key = "uploads/" + "v" * 985 + ".mp4"
+    event = stack.put_object(key, mp4_bytes())
+
+    summary = invoke(stack, handler, event, lambda_context)
+
+    # No Start call is queued on the stub: reaching Rekognition would fail the batch.
+    assert summary["rejected"] == 1
+    meta = stack.catalog_item(key)
+    assert meta is not None
+    assert meta["rejection_reason"]["S"] == "key_too_long"
+    assert "1040-byte key" in meta["rejection_detail"]["S"]
+    assert "by 16 bytes" in meta["rejection_detail"]["S"]
 
 
 def test_every_aws_call_the_function_makes_is_granted_to_its_role(

@@ -45,3 +45,10 @@ def heic_bytes() -> bytes:
     brands = b"heic" + b"\x00\x00\x00\x00" + b"mif1heic"
     box = b"ftyp" + brands
     return struct.pack(">I", len(box) + 4) + box + bytes(64)
+
+
+def mp4_bytes() -> bytes:
+    """Return the ``ftyp`` box with which an MP4 (ISO base media) file starts."""
+    brands = b"isom" + b"\x00\x00\x02\x00" + b"isomiso2avc1mp41"
+    box = b"ftyp" + brands
+    return struct.pack(">I", len(box) + 4) + box + bytes(64)

@@ -28,10 +28,11 @@ from medialens.video.models import (
     VideoPage,
     VideoTerm,
     overall_status,
+    page_key,
     video_api,
 )
 from medialens.video.ports import VideoPorts
-from medialens.video.results import handle_notification, page_key, page_terms, resume_collection
+from medialens.video.results import handle_notification, page_terms, resume_collection
 from medialens.video.settings import VideoSettings
 from medialens.video.start import STALE_START_MINUTES, StartSummary, start_video_jobs
 from medialens.video.sweep import sweep
@@ -566,7 +567,7 @@ def test_result_pages_are_written_in_order_and_their_terms_merged() -> None:
     assert (done.state, done.pages, done.items) == (JobState.SUCCEEDED, 3, 5)
     assert (done.next_token, done.error) == (None, None)
     keys = [key for _, key, _ in pipeline.store.puts]
-    assert keys == [page_key(done, "results/", number) for number in (1, 2, 3)]
+    assert keys == [page_key("results/", done.key, done.api, number) for number in (1, 2, 3)]
     assert keys[0] == "results/uploads/clips/holiday.mp4/label_detection/page-00001.json"
     assert {bucket for bucket, _, _ in pipeline.store.puts} == {BUCKET}
     assert [document["Labels"] for _, _, document in pipeline.store.puts] == pages
@@ -722,7 +723,7 @@ def test_an_expired_page_token_restarts_the_collection_from_page_one_once(
     done = pipeline.jobs.jobs[job.token]
     assert (done.state, done.pages, done.items) == (JobState.SUCCEEDED, 3, 3)
     assert sorted(pipeline.store.objects()) == [
-        page_key(done, "results/", number) for number in (1, 2, 3)
+        page_key("results/", done.key, done.api, number) for number in (1, 2, 3)
     ]
     assert pipeline.catalog.videos[media.key].terms["LABEL#dog"] == (91.0, frozenset({0, 1}))
 

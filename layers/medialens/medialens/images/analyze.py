@@ -40,15 +40,12 @@ from medialens.shared.media import (
     InlineImage,
     MediaObject,
     S3ImageRef,
+    check_key_length,
     sequencer_order,
 )
 from medialens.shared.observability import MetricUnit, logger, metrics
 from medialens.shared.outcome import AnalysisOutcome, OutcomeStatus
 from medialens.video.settings import MAX_STORED_VIDEO_BYTES
-
-MAX_KEY_BYTES = 1000
-"""Longest key accepted: ``results/<key>.json`` must fit S3's 1,024-byte key limit and
-``<confidence>#<key>`` DynamoDB's 1,024-byte sort-key limit."""
 
 
 def ignore_reason(media: MediaObject, settings: ImageAnalysisSettings) -> str | None:
@@ -67,21 +64,6 @@ def ignore_reason(media: MediaObject, settings: ImageAnalysisSettings) -> str | 
     if media.key.endswith("/"):
         return "folder_marker"
     return None
-
-
-def check_key_length(key: str) -> None:
-    """Reject keys too long to name their results and catalog entries.
-
-    Raises
-    ------
-    RejectedMediaError
-        ``key_too_long`` above :data:`MAX_KEY_BYTES` bytes of UTF-8.
-    """
-    size = len(key.encode())
-    if size > MAX_KEY_BYTES:
-        raise RejectedMediaError(
-            "key_too_long", f"the key is {size} bytes; at most {MAX_KEY_BYTES} can be catalogued"
-        )
 
 
 def is_superseded(media: MediaObject, catalog: Catalog) -> bool:
@@ -142,7 +124,7 @@ def analyze_s3_object(
     try:
         try:
             person_id = person_id_for(media.key, settings.faces_prefix)
-            check_key_length(media.key)
+            check_key_length(media.key, [location.result_key])
             check_size(media.size, limit=MAX_STORED_VIDEO_BYTES)
             head = ports.store.read_head(media, SNIFF_BYTES)
             if videos is not None and person_id is None and is_video(head):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
@@ -14,6 +14,47 @@ from medialens.shared.errors import RejectedMediaError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
+
+S3_MAX_KEY_BYTES = 1024
+"""S3's longest object key, in bytes of UTF-8 ("Naming Amazon S3 objects",
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html)."""
+
+MAX_CATALOGUED_KEY_BYTES = 1000
+"""Longest key the catalog takes: ``<confidence>#<key>`` must fit DynamoDB's 1,024-byte
+sort-key limit ("Service, account, and table quotas in Amazon DynamoDB",
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html)."""
+
+
+def check_key_length(key: str, derived_keys: Iterable[str]) -> None:
+    """Reject a key too long to catalogue, or whose derived result keys S3 would refuse.
+
+    Parameters
+    ----------
+    key : str
+        The media object's key.
+    derived_keys : Iterable[str]
+        Every S3 key the analysis would write for it (result documents, result pages);
+        at least one.
+
+    Raises
+    ------
+    RejectedMediaError
+        ``key_too_long``, naming the limit that would be passed.
+    """
+    size = len(key.encode())
+    if size > MAX_CATALOGUED_KEY_BYTES:
+        raise RejectedMediaError(
+            "key_too_long",
+            f"the key is {size} bytes; at most {MAX_CATALOGUED_KEY_BYTES} can be catalogued",
+        )
+    longest = max((len(derived.encode()), derived) for derived in derived_keys)
+    if longest[0] > S3_MAX_KEY_BYTES:
+        raise RejectedMediaError(
+            "key_too_long",
+            f"its results would need a {longest[0]}-byte key (…{longest[1][-40:]}), over "
+            f"S3's {S3_MAX_KEY_BYTES}-byte limit: shorten the key by "
+            f"{longest[0] - S3_MAX_KEY_BYTES} bytes",
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,13 @@ VIDEO_APIS: tuple[VideoApi, ...] = (
     ),
     VideoApi("PERSON_TRACKING", "StartPersonTracking", "GetPersonTracking", "Persons", True),
 )
+
+
+def page_key(results_prefix: str, key: str, api: VideoApi, number: int) -> str:
+    """S3 key of one result page: ``results/<video key>/<analysis>/page-00001.json``."""
+    return f"{results_prefix}{key}/{api.slug}/page-{number:05d}.json"
+
+
 _BY_ANY_NAME = {
     spelling: api for api in VIDEO_APIS for spelling in (api.name, api.start, api.get, api.slug)
 }

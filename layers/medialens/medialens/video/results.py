@@ -29,6 +29,7 @@ from medialens.video.models import (
     VideoApi,
     VideoJob,
     VideoTerm,
+    page_key,
 )
 from medialens.video.ports import VideoPorts
 from medialens.video.settings import VideoSettings
@@ -234,7 +235,9 @@ def _collect_pages(
             return drop_superseded(job, ports=ports, settings=settings, now=now)
         number = job.pages + 1
         ports.store.put_json(
-            settings.results_bucket, page_key(job, settings.results_prefix, number), page.document
+            settings.results_bucket,
+            page_key(settings.results_prefix, job.key, job.api, number),
+            page.document,
         )
         terms = page_terms(job.api, page.items)
         if terms:
@@ -265,11 +268,6 @@ def _collect_pages(
             logger.info("Video results handed over", token=job.token, pages=job.pages)
             metrics.add_metric(name="VideoResultsHandedOver", unit=MetricUnit.Count, value=1)
             return "continued"
-
-
-def page_key(job: VideoJob, results_prefix: str, number: int) -> str:
-    """S3 key of one result page: ``results/<video key>/<analysis>/page-00001.json``."""
-    return f"{results_prefix}{job.key}/{job.api.slug}/page-{number:05d}.json"
 
 
 def _timestamp(item: Mapping[str, Any]) -> int:

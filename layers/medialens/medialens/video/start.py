@@ -10,7 +10,7 @@ from medialens.shared.errors import (
     QuotaExceededError,
     RejectedMediaError,
 )
-from medialens.shared.media import MediaObject
+from medialens.shared.media import MediaObject, check_key_length
 from medialens.shared.observability import MetricUnit, logger, metrics
 from medialens.shared.outcome import AnalysisOutcome, OutcomeStatus
 from medialens.video.bookkeeping import finish_job, save_job
@@ -18,10 +18,14 @@ from medialens.video.models import (
     JobState,
     VideoApi,
     VideoJob,
+    page_key,
     video_api,
 )
 from medialens.video.ports import VideoPorts
 from medialens.video.settings import MAX_STORED_VIDEO_BYTES, VideoSettings
+
+LAST_NUMBERED_PAGE = 99_999
+"""Page numbers are written with five digits; longer runs are not expected of one video."""
 
 STALE_START_MINUTES = 15
 """A job still STARTING after this long lost its invocation mid-start; the sweeper retries."""
@@ -77,13 +81,18 @@ def start_video_jobs(
     Raises
     ------
     RejectedMediaError
-        When the object is larger than Rekognition Video accepts.
+        When the object is larger than Rekognition Video accepts, or its result pages'
+        keys would be longer than S3 takes.
     """
     if media.size > MAX_STORED_VIDEO_BYTES:
         raise RejectedMediaError(
             "too_large", f"{media.size} bytes is over Rekognition Video's 10 GB limit"
         )
     apis = [video_api(name) for name in settings.enabled_apis]
+    check_key_length(
+        media.key,
+        [page_key(settings.results_prefix, media.key, api, LAST_NUMBERED_PAGE) for api in apis],
+    )
     location = CatalogLocation.for_object(
         media, settings.results_bucket, f"{settings.results_prefix}{media.key}/"
     )
