@@ -12,9 +12,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from medialens.images.settings import ImageAnalysisSettings
+from medialens.ingest.messages import unsupported_invocation
 from medialens.ingest.settings import IngestSettings
 from medialens.ingest.wiring import IngestConsumer, ingest_consumer
-from medialens.shared.observability import logger, metrics, tracer
+from medialens.shared.observability import MetricUnit, logger, metrics, tracer
 from medialens.shared.outcome import AnalysisOutcome, summarize
 from medialens.video.settings import VideoSettings
 
@@ -34,6 +35,11 @@ def _consumer(
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Consume one batch of the ingest queue; report the messages that failed."""
+    unsupported = unsupported_invocation(event)
+    if unsupported is not None:
+        logger.error("Not an ingest queue batch: nothing analysed", reason=unsupported)
+        metrics.add_metric(name="IngestInvocationUnsupported", unit=MetricUnit.Count, value=1)
+        return {"batchItemFailures": [], "unsupported": unsupported}
     consumer = _consumer(
         ImageAnalysisSettings.from_env(), VideoSettings.from_env(), IngestSettings.from_env()
     )

@@ -12,6 +12,7 @@ from botocore.stub import Stubber
 
 from tests.support import rekognition as answers
 from tests.support.images import gif_bytes, heic_bytes, jpeg_bytes, mp4_bytes, png_bytes
+from tests.support.sam_events import sam_event
 from tests.support.stack import ROOT, Stack, granted_actions, load_handler, resource
 
 
@@ -511,6 +512,79 @@ def test_unreadable_messages_are_parked_with_their_reason_and_the_test_event_is_
     assert len(reasons) == 2
     assert "not JSON" in reasons[1] or "not JSON" in reasons[0]
     assert any("'s3'" in reason for reason in reasons)
+
+
+# The S3 user guide's own examples ("EventBridge event message structure",
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html, and the test event
+# of "Event message structure", .../notification-content-structure.html).
+EVENTBRIDGE_OBJECT_CREATED = {
+    "version": "0",
+    "id": "17793124-05d4-b198-2fde-7ededc63b103",
+    "detail-type": "Object Created",
+    "source": "aws.s3",
+    "account": "111122223333",
+    "time": "2021-11-12T00:00:00Z",
+    "region": "ca-central-1",
+    "resources": ["arn:aws:s3:::amzn-s3-demo-bucket1"],
+    "detail": {
+        "version": "0",
+        "bucket": {"name": "amzn-s3-demo-bucket1"},
+        "object": {
+            "key": "example-key",
+            "size": 5,
+            "etag": "b1946ac92492d2347c6235b4d2611184",
+            "version-id": "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+            "sequencer": "617f08299329d189",
+        },
+        "request-id": "N4N7GDK58NMKJ12R",
+        "requester": "123456789012",
+        "source-ip-address": "1.2.3.4",
+        "reason": "PutObject",
+    },
+}
+S3_TEST_EVENT = {
+    "Service": "Amazon S3",
+    "Event": "s3:TestEvent",
+    "Time": "2014-10-13T15:57:02.089Z",
+    "Bucket": "amzn-s3-demo-bucket",
+    "RequestId": "5582815E1AEA5ADF",
+    "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
+}
+
+
+@pytest.mark.parametrize(
+    ("event", "shape"),
+    [
+        (sam_event("s3", "put", bucket="media", key="uploads/x.jpg"), "an S3 event notification"),
+        (sam_event("s3", "delete", bucket="media", key="uploads/x.jpg"), "an S3 event"),
+        (EVENTBRIDGE_OBJECT_CREATED, "an EventBridge 'Object Created' event"),
+        (S3_TEST_EVENT, "S3's test event"),
+        ({}, "not an SQS batch"),
+    ],
+    ids=["sam-s3-put", "sam-s3-delete", "eventbridge-docs", "s3-test-event", "empty"],
+)
+def test_an_event_sent_directly_instead_of_through_the_queue_is_answered_not_retried(
+    stack: Stack,
+    rekognition: Stubber,
+    handler: Any,
+    lambda_context: Any,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    event: dict[str, Any],
+    shape: str,
+) -> None:
+    response = handler.lambda_handler(event, lambda_context)
+
+    assert response["batchItemFailures"] == []
+    assert response["unsupported"].startswith(shape)
+    assert "events/sqs_ingest_drops.json" in response["unsupported"]
+    assert any(
+        record.getMessage() == "Not an ingest queue batch: nothing analysed"
+        and getattr(record, "reason", None) == response["unsupported"]
+        for record in caplog.records
+    )
+    assert "IngestInvocationUnsupported" in emitted_metrics(capfd.readouterr().out)
+    assert stack.dynamodb.scan(TableName=stack.catalog_table)["Items"] == []
 
 
 def test_a_late_event_for_an_older_version_changes_nothing(

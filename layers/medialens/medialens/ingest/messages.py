@@ -57,6 +57,38 @@ def backfill_request(bucket: str, key: str, size: int, etag: str | None) -> dict
     return {"source": BACKFILL, "bucket": bucket, "key": key, "size": size, "etag": etag}
 
 
+def unsupported_invocation(event: Any) -> str | None:
+    """Why an invocation is not a batch from the ingest queue, or ``None`` when it is.
+
+    The function reads S3's notifications from its queue; sent one directly (``sam local
+    invoke`` with ``sam local generate-event s3 put``, a test console's template, an
+    EventBridge rule) it must say so rather than fail on a missing SQS field.
+    """
+    records = event.get("Records") if isinstance(event, dict) else None
+    if (
+        isinstance(records, list)
+        and records
+        and all(
+            isinstance(record, dict) and record.get("eventSource") == "aws:sqs"
+            for record in records
+        )
+    ):
+        return None
+    shape = "not an SQS batch"
+    if isinstance(event, dict) and event.get("Event") == "s3:TestEvent":
+        shape = "S3's test event"
+    elif isinstance(event, dict) and event.get("source") == "aws.s3":
+        shape = f"an EventBridge '{event.get('detail-type', '?')}' event"
+    elif isinstance(records, list) and any(
+        isinstance(record, dict) and "s3" in record for record in records
+    ):
+        shape = "an S3 event notification"
+    return (
+        f"{shape}, sent to the function directly: it reads the ingest queue, so send the "
+        "notification as a queue message's body (events/sqs_ingest_drops.json shows one)"
+    )
+
+
 def parse_message(body: str) -> IngestMessage:
     """Parse an ingest queue message body.
 
