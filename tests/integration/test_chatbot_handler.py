@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -542,6 +543,34 @@ def test_upload_status_names_the_file_and_links_to_it(chat: ChatStack, lambda_co
     [link] = links_of(response)
     assert link["media_id"] == VIDEO.media_id
     assert requests.get(link["file"], timeout=10).content == chat.bodies[VIDEO.media_id]
+
+
+def status_event(file_name: str) -> dict[str, Any]:
+    event = load_event(ROOT / "events" / "lex_upload_status_fulfilment.json")
+    event["sessionState"]["intent"]["slots"]["FileName"] = {
+        "shape": "Scalar",
+        "value": {"originalValue": file_name, "interpretedValue": file_name, "resolvedValues": []},
+    }
+    return event
+
+
+@pytest.mark.parametrize(
+    ("uploaded", "typed"),
+    [("NFD", "NFC"), ("NFC", "NFD")],
+    ids=["macos-upload-typed-composed", "composed-upload-typed-decomposed"],
+)
+@pytest.mark.parametrize("asked", ["café.jpg", "uploads/café.jpg", "café"])
+def test_a_file_is_found_whatever_unicode_form_its_name_was_typed_in(
+    chat: ChatStack, lambda_context: Any, uploaded: Any, typed: Any, asked: str
+) -> None:
+    media_id = unicodedata.normalize(uploaded, "uploads/menus/café.jpg")
+    add_photos(chat, "Menu", [media_id])
+
+    response = invoke(status_event(unicodedata.normalize(typed, asked)), lambda_context)
+
+    assert response["sessionState"]["intent"]["state"] == "Fulfilled", texts(response)
+    [link] = links_of(response)
+    assert link["media_id"] == media_id
 
 
 # ------------------------------------------------------------------ a whole conversation

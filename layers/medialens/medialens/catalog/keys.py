@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-
+import unicodedata
 
 META = "META"
 
@@ -26,8 +22,25 @@ def media_pk(media_id: str) -> str:
 
 
 def term_key(kind: str, value: str) -> str:
-    """Key of a searchable term, normalised so that queries match case-insensitively."""
-    return f"{kind}#{value.strip().lower()}"
+    """Key of a searchable term, normalised so that queries match case-insensitively.
+
+    Also in Unicode's composed form (NFC): macOS writes file names decomposed (NFD), so
+    an upload's ``café.jpg`` arrives as ``cafe`` and a combining accent, while the same
+    name typed to the bot is composed; both must meet at one key.
+    """
+    return f"{kind}#{unicodedata.normalize('NFC', value.strip()).lower()}"
+
+
+def spellings(text: str) -> tuple[str, ...]:
+    """``text`` as typed and in Unicode's composed and decomposed forms, each once.
+
+    S3 keeps a key's bytes as uploaded, so a media id is found only in its own form.
+    """
+    return tuple(
+        dict.fromkeys(
+            (text, unicodedata.normalize("NFC", text), unicodedata.normalize("NFD", text))
+        )
+    )
 
 
 def file_name(media_id: str, name: str | None = None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from medialens.catalog.keys import spellings
 from medialens.catalog.models import MediaSummary, MediaType
 from medialens.chatbot.lex import (
     BUTTON_TEXT_LIMIT,
@@ -36,7 +37,8 @@ def _file_name(text: str) -> str:
 def _find_files(turn: Turn, name: str) -> tuple[tuple[str, ...], MediaSummary | None]:
     """Media ids the name may mean, and the entry already read when it named one key."""
     catalog = turn.ports.catalog
-    for media_id in dict.fromkeys((name, turn.settings.uploads_prefix + name.lstrip("/"))):
+    typed = (name, turn.settings.uploads_prefix + name.lstrip("/"))
+    for media_id in dict.fromkeys(spelling for text in typed for spelling in spellings(text)):
         summary = catalog.media(media_id)
         if summary is not None:
             return (media_id,), summary
@@ -49,7 +51,8 @@ def _named_files(turn: Turn, name: str) -> tuple[str, ...]:
     found = catalog.named(base, limit=MAX_CHOICES + 1)
     if "/" in name:
         # "day-one/portrait.jpg": the end of a key, as the choice buttons offer it.
-        found = tuple(m for m in found if m.endswith("/" + name.lstrip("/"))) or found
+        ends = tuple("/" + spelling.lstrip("/") for spelling in spellings(name))
+        found = tuple(m for m in found if m.endswith(ends)) or found
     if found or "." in base:
         return found
     # "is portrait done?": the name without its extension.
