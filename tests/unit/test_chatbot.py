@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -581,6 +581,9 @@ def test_a_media_type_synonym_is_normalised(bot: Bot, said: str, expected: str) 
         ("today", "2026-11-27", "2026-11-27"),
         ("November 20th", "2027-11-20", "2026-11-20"),
         ("Monday", "2026-11-30", "2026-11-23"),
+        ("December 25th 2030", "2030-12-25", "2025-12-25"),
+        ("New Year's Day 2031", "2031-01-01", "2026-01-01"),
+        ("29 February 2028", "2028-02-29", "2026-02-28"),
     ],
 )
 def test_since_dates(bot: Bot, said: str, value: str, expected: str) -> None:
@@ -588,6 +591,14 @@ def test_since_dates(bot: Bot, said: str, value: str, expected: str) -> None:
 
     assert action(response) == "Delegate"
     assert interpreted(response, "Since") == expected
+
+
+def test_a_since_date_is_never_in_the_future_however_far_ahead_it_was_said(bot: Bot) -> None:
+    for days_ahead in range(1, 12 * 366, 29):
+        said = (TODAY + timedelta(days=days_ahead)).isoformat()
+        response = bot.check("SearchMedia", {"Label": slot("dog"), "Since": slot(said, said)})
+        since = date.fromisoformat(interpreted(response, "Since"))
+        assert TODAY - timedelta(days=366) < since <= TODAY, said
 
 
 def test_a_since_that_is_not_a_date_is_asked_for_again(bot: Bot) -> None:

@@ -214,7 +214,8 @@ def _since(value: SlotValue, today: date) -> date | None:
 
     Lex resolves a date said without a week or year ("Monday", "November 20th") to the
     next such date, but a search of what was already analysed can only mean the last
-    one: a week earlier for a weekday, a year earlier for anything further ahead.
+    one: a week earlier for a weekday, the same day of an earlier year for anything
+    further ahead, however far ahead it was said.
     """
     try:
         since = date.fromisoformat(value.text)
@@ -224,10 +225,13 @@ def _since(value: SlotValue, today: date) -> date | None:
         return since
     if since - today <= timedelta(days=7):
         return since - timedelta(days=7)
+    years_back = since.year - today.year
+    if (since.month, since.day) > (today.month, today.day):
+        years_back += 1
     try:
-        return since.replace(year=since.year - 1)
+        return since.replace(year=since.year - years_back)
     except ValueError:  # 29 February
-        return since.replace(year=since.year - 1, day=28)
+        return since.replace(year=since.year - years_back, day=28)
 
 
 def validate(turn: Turn, *checks: Callable[[Turn, Intent], Intent | LexResponse]) -> LexResponse:
