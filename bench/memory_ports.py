@@ -119,6 +119,9 @@ class MemoryCatalog:
     ) -> None:
         return None
 
+    def forget_reference_faces(self, media_id: str) -> None:
+        return None
+
 
 class MemoryAlerts:
     def announce_flagged(self, analysis: ImageAnalysis, location: CatalogLocation) -> None:

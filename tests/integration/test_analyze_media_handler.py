@@ -232,6 +232,57 @@ def test_a_new_reference_photo_replaces_the_persons_old_face(
     assert new_faces != old_faces
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (gif_bytes(), "unsupported_format"),
+        (b"", "empty"),
+        (jpeg_bytes() + bytes(15 * 1024 * 1024), "too_large"),
+    ],
+    ids=["not-an-image", "empty", "too-large"],
+)
+def test_a_rejected_new_reference_photo_takes_the_old_face_out_of_the_collection(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any, body: bytes, reason: str
+) -> None:
+    key = "faces/alice/reference.jpg"
+    first = stack.put_object(key, jpeg_bytes())
+    image = answers.s3_image(stack.bucket, key, first["Records"][0]["s3"]["object"]["versionId"])
+    old_faces = queue_reference_indexing(rekognition, stack, image, "alice", first=0)
+    invoke(stack, handler, first, lambda_context)
+    assert stack.search("ByTerm", "PERSON#alice") == [key]
+    second = stack.put_object(key, body)
+    rekognition.add_response(
+        "delete_faces",
+        {"DeletedFaces": old_faces},
+        {"CollectionId": stack.face_collection_id, "FaceIds": old_faces},
+    )
+
+    summary = invoke(stack, handler, second, lambda_context)
+
+    assert summary["rejected"] == 1
+    rekognition.assert_no_pending_responses()
+    meta = stack.catalog_item(key)
+    assert meta is not None
+    assert meta["rejection_reason"]["S"] == reason
+    assert stack.catalog_item(key, "REFERENCE_FACES") is None
+    assert stack.search("ByTerm", "PERSON#alice") == []
+
+
+@pytest.mark.parametrize("person_id", [".", ".."])
+def test_relative_path_segments_are_no_person_ids(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any, person_id: str
+) -> None:
+    key = f"faces/{person_id}/reference.jpg"
+    event = stack.put_object(key, jpeg_bytes())
+
+    invoke(stack, handler, event, lambda_context)
+
+    meta = stack.catalog_item(key)
+    assert meta is not None
+    assert meta["rejection_reason"]["S"] == "invalid_person_id"
+    assert "'.' or '..'" in meta["rejection_detail"]["S"]
+
+
 def test_group_photo_matches_every_known_face(
     stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
 ) -> None:

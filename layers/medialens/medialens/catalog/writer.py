@@ -378,6 +378,10 @@ class DynamoDBCatalog:
         """Record the face ids just indexed from this media id."""
         self._table.put_item(Item=_reference_faces_item(media_id, person_id, face_ids))
 
+    def forget_reference_faces(self, media_id: str) -> None:
+        """Drop the record of this media id's indexed faces (once they are deleted)."""
+        self._table.delete_item(Key={"pk": media_pk(media_id), "sk": REFERENCE_FACES})
+
     def _existing_sort_keys(self, pk: str) -> Iterator[str]:
         params: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(pk),

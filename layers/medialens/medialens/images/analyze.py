@@ -7,7 +7,12 @@ from concurrent.futures import FIRST_EXCEPTION, Executor, Future, ThreadPoolExec
 from typing import Any
 
 from medialens.catalog.location import CatalogLocation
-from medialens.images.faces import index_reference_faces, person_id_for, search_every_face
+from medialens.images.faces import (
+    forget_reference_faces,
+    index_reference_faces,
+    person_id_for,
+    search_every_face,
+)
 from medialens.images.image_format import (
     SNIFF_BYTES,
     check_dimensions,
@@ -152,7 +157,17 @@ def analyze_s3_object(
                 analysed_at=clock(),
             )
         except RejectedMediaError as rejection:
-            return _reject(location, rejection, ports.catalog, clock())
+            outcome = _reject(location, rejection, ports.catalog, clock())
+            if media.key.startswith(settings.faces_prefix):
+                # After the rejection is recorded: a late event for an older version
+                # stops there (superseded) and leaves the newer version's faces alone.
+                forget_reference_faces(
+                    media.media_id,
+                    recognizer=ports.recognizer,
+                    catalog=ports.catalog,
+                    settings=settings,
+                )
+            return outcome
         return _record(analysis, location, ports)
     except SupersededError:
         return _ignore(media.media_id, "superseded")

@@ -11,9 +11,16 @@ from medialens.images.ports import Catalog, ImageRecognizer
 from medialens.images.settings import ImageAnalysisSettings
 from medialens.shared.errors import RejectedMediaError
 from medialens.shared.media import ImageRef
+from medialens.shared.observability import MetricUnit, metrics
 
 PERSON_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-:]{1,255}$")
-"""Rekognition's pattern for ExternalImageId, which carries the person id."""
+"""Rekognition's pattern for ExternalImageId, which carries the person id (IndexFaces,
+https://docs.aws.amazon.com/rekognition/latest/APIReference/API_IndexFaces.html)."""
+
+RELATIVE_PATH_SEGMENTS = frozenset({".", ".."})
+"""Match the pattern but name no folder: S3's guide warns that tools read them as relative
+paths ("Naming Amazon S3 objects", https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html),
+so ``faces/../x.jpg`` would enrol a person that a console or sync shows elsewhere."""
 
 PROBE_PREFIX = "medialens-probe."
 """ExternalImageId prefix of faces indexed only long enough to search for them."""
@@ -37,13 +44,44 @@ def person_id_for(key: str, faces_prefix: str) -> str | None:
             "missing_person_id", f"face references go under {faces_prefix}<person-id>/<file>"
         )
     person_id = parts[0]
-    if not PERSON_ID_PATTERN.fullmatch(person_id) or person_id.startswith(PROBE_PREFIX):
+    if (
+        not PERSON_ID_PATTERN.fullmatch(person_id)
+        or person_id.startswith(PROBE_PREFIX)
+        or person_id in RELATIVE_PATH_SEGMENTS
+    ):
         raise RejectedMediaError(
             "invalid_person_id",
-            f"person id {person_id!r} may only use letters, digits, '_', '.', '-' and ':'"
-            f" and may not start with {PROBE_PREFIX!r}",
+            f"person id {person_id!r} may only use letters, digits, '_', '.', '-' and ':',"
+            f" may not be '.' or '..' and may not start with {PROBE_PREFIX!r}",
         )
     return person_id
+
+
+def forget_reference_faces(
+    media_id: str,
+    *,
+    recognizer: ImageRecognizer,
+    catalog: Catalog,
+    settings: ImageAnalysisSettings,
+) -> tuple[str, ...]:
+    """Take the faces indexed from a reference file out of the collection, and forget them.
+
+    For a new version that is no usable reference, and for a deleted file: either way the
+    old version's face must stop matching. Deleting a face twice is harmless, so a retry
+    after a failure in between does no wrong.
+
+    Returns
+    -------
+    tuple[str, ...]
+        The face ids deleted (none when the file had none).
+    """
+    previous = catalog.reference_faces(media_id)
+    if previous:
+        recognizer.delete_faces(collection_id=settings.face_collection_id, face_ids=previous)
+    catalog.forget_reference_faces(media_id)
+    if previous:
+        metrics.add_metric(name="ReferenceFacesRemoved", unit=MetricUnit.Count, value=len(previous))
+    return previous
 
 
 def index_reference_faces(

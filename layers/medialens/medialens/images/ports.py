@@ -116,6 +116,10 @@ class Catalog(Protocol):
         """Record the face ids just indexed from this media id."""
         ...
 
+    def forget_reference_faces(self, media_id: str) -> None:
+        """Drop the record of this media id's indexed faces (once they are deleted)."""
+        ...
+
 
 class AlertPublisher(Protocol):
     """Announces media that moderation flagged."""
