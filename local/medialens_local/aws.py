@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from medialens_local.s3_events import s3_events_as_aws_sends_them
 from medialens_local.template import Resolver
 
 ACCOUNT_ID = "123456789012"
@@ -435,6 +436,7 @@ def local_aws(stack_name: str = STACK_NAME) -> Iterator[LocalAws]:
     _list_moto_modules_once()
     _serialise_moto_dynamodb_once()
     _query_one_partition_once()
+    s3_events_as_aws_sends_them()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
