@@ -167,6 +167,16 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[stack_support.Stack]:
 SETUP_SESSION_MARK = "medialens_test_setup"
 
 
+S3_ACTIONS_NAMED_OTHERWISE = {
+    "s3:ListObjectVersions": "s3:ListBucketVersions",
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:HeadObject": "s3:GetObject",
+    "s3:DeleteObjects": "s3:DeleteObject",
+}
+"""S3 operations whose IAM action has another name ("Actions, resources, and condition keys
+for Amazon S3", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html)."""
+
+
 @pytest.fixture(autouse=True)
 def aws_calls(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     """IAM actions of every AWS call the code under test makes, as IAM names them.
@@ -178,9 +188,15 @@ def aws_calls(monkeypatch: pytest.MonkeyPatch) -> set[str]:
 
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
         prefix = model.service_model.signing_name
-        actions.add(f"{prefix}:{model.name}")
+        action = f"{prefix}:{model.name}"
+        actions.add(S3_ACTIONS_NAMED_OTHERWISE.get(action, action))
         if prefix == "s3" and model.name == "GetObject" and params.get("VersionId"):
             actions.add("s3:GetObjectVersion")
+        deleted = (
+            params.get("Delete", {}).get("Objects", []) if model.name == "DeleteObjects" else []
+        )
+        if prefix == "s3" and any("VersionId" in entry for entry in deleted):
+            actions.add("s3:DeleteObjectVersion")
 
     original = botocore.session.Session.create_client
 

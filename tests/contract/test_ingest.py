@@ -49,14 +49,19 @@ def test_uploads_and_faces_go_to_the_ingest_queue_and_results_do_not() -> None:
     configurations = resource("MediaBucket")["Properties"]["NotificationConfiguration"]
     [*queues] = configurations["QueueConfigurations"]
     assert set(configurations) == {"QueueConfigurations"}
-    prefixes = set()
+    by_event: dict[str, list[str]] = {}
     for queue in queues:
         assert queue["Queue"] == QUEUE_ARN
-        assert queue["Event"] == "s3:ObjectCreated:*"
         [rule] = queue["Filter"]["S3Key"]["Rules"]
         assert rule["Name"] == "prefix"
-        prefixes.add(rule["Value"]["Ref"])
-    assert prefixes == {"UploadsPrefix", "FacesPrefix"}
+        by_event.setdefault(queue["Event"], []).append(rule["Value"]["Ref"])
+    # Creations are analysed, deletions taken out of the catalog; S3 refuses two rules of
+    # one event type whose prefixes overlap, so each prefix appears once per type.
+    assert {event: sorted(refs) for event, refs in by_event.items()} == {
+        "s3:ObjectCreated:*": ["FacesPrefix", "UploadsPrefix"],
+        "s3:ObjectRemoved:*": ["FacesPrefix", "UploadsPrefix"],
+    }
+    prefixes = {"UploadsPrefix", "FacesPrefix"}
     results = resource("AnalyzeMediaFunction")["Properties"]["Environment"]["Variables"][
         "RESULTS_PREFIX"
     ]

@@ -21,7 +21,7 @@ def handler() -> Any:
     return load_handler("analyze_media")
 
 
-COUNTS = ("analysed", "rejected", "ignored", "started", "flagged")
+COUNTS = ("analysed", "rejected", "ignored", "started", "removed", "flagged")
 
 
 class BatchLog(logging.Handler):
@@ -43,11 +43,18 @@ def deliver(
 
     Returns the partial batch response and the counts the handler logged.
     """
+    return run_batch(handler, stack.receive_as_lambda(json.dumps(event)), context)
+
+
+def run_batch(
+    handler: Any, batch: dict[str, Any], context: Any
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Hand the handler an SQS batch; return its response and the counts it logged."""
     log = logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"])
     batch_log = BatchLog()
     log.addHandler(batch_log)
     try:
-        response = handler.lambda_handler(stack.receive_as_lambda(json.dumps(event)), context)
+        response = handler.lambda_handler(batch, context)
     finally:
         log.removeHandler(batch_log)
     return response, batch_log.summary
@@ -90,7 +97,14 @@ def test_upload_is_analysed_into_s3_and_a_searchable_catalog(
 
     summary = invoke(stack, handler, event, lambda_context)
 
-    assert summary == {"analysed": 1, "rejected": 0, "ignored": 0, "started": 0, "flagged": 0}
+    assert summary == {
+        "analysed": 1,
+        "rejected": 0,
+        "ignored": 0,
+        "started": 0,
+        "removed": 0,
+        "flagged": 0,
+    }
     document = stack.result_document(f"results/{key}.json")
     assert [label["name"] for label in document["labels"]] == ["Dog", "Beach"]
     assert document["words"] == ["invoice", "42"]
@@ -337,7 +351,14 @@ def test_bad_input_is_recorded_as_rejected_without_calling_rekognition(
 
     summary = invoke(stack, handler, event, lambda_context)
 
-    assert summary == {"analysed": 0, "rejected": 1, "ignored": 0, "started": 0, "flagged": 0}
+    assert summary == {
+        "analysed": 0,
+        "rejected": 1,
+        "ignored": 0,
+        "started": 0,
+        "removed": 0,
+        "flagged": 0,
+    }
     meta = stack.catalog_item(key)
     assert meta is not None
     assert meta["status"]["S"] == "REJECTED"
@@ -443,7 +464,14 @@ def test_results_and_foreign_prefixes_never_trigger_analysis(
 
     summary = invoke(stack, handler, event, lambda_context)
 
-    assert summary == {"analysed": 0, "rejected": 0, "ignored": 1, "started": 0, "flagged": 0}
+    assert summary == {
+        "analysed": 0,
+        "rejected": 0,
+        "ignored": 1,
+        "started": 0,
+        "removed": 0,
+        "flagged": 0,
+    }
     assert stack.keys("results/") == []
 
 
@@ -537,7 +565,14 @@ def test_every_record_of_a_notification_is_handled_though_the_first_fails(
     retry, summary = deliver(stack, handler, json.loads(body), lambda_context)
 
     assert retry == {"batchItemFailures": []}
-    assert summary == {"analysed": 1, "rejected": 1, "ignored": 0, "started": 0, "flagged": 0}
+    assert summary == {
+        "analysed": 1,
+        "rejected": 1,
+        "ignored": 0,
+        "started": 0,
+        "removed": 0,
+        "flagged": 0,
+    }
     [parked] = stack.sqs.receive_message(
         QueueUrl=stack.dead_letter_queue_url, MessageAttributeNames=["All"]
     )["Messages"]
@@ -655,7 +690,14 @@ def test_a_late_event_for_an_older_version_changes_nothing(
 
     summary = invoke(stack, handler, older, lambda_context)
 
-    assert summary == {"analysed": 0, "rejected": 0, "ignored": 1, "started": 0, "flagged": 0}
+    assert summary == {
+        "analysed": 0,
+        "rejected": 0,
+        "ignored": 1,
+        "started": 0,
+        "removed": 0,
+        "flagged": 0,
+    }
     assert stack.search("ByTerm", "LABEL#cat") == [key]
     meta = stack.catalog_item(key)
     assert meta is not None
@@ -744,23 +786,193 @@ def test_every_aws_call_the_function_makes_is_granted_to_its_role(
     rekognition.add_response("delete_faces", {"DeletedFaces": probe_ids})
     invoke(stack, handler, group, lambda_context)
     invoke(stack, handler, stack.put_object("uploads/anim.gif", gif_bytes()), lambda_context)
+    rekognition.add_response("delete_faces", {"DeletedFaces": indexed})
+    invoke(stack, handler, stack.delete_object(reference), lambda_context)
+    invoke(stack, handler, stack.delete_object("uploads/team.jpg"), lambda_context)
 
-    assert {"rekognition:SearchFaces", "sns:Publish", "s3:GetObjectVersion"} <= aws_calls
+    assert {
+        "rekognition:SearchFaces",
+        "sns:Publish",
+        "s3:ListBucketVersions",
+        "s3:DeleteObjectVersion",
+        "dynamodb:DeleteItem",
+    } <= aws_calls
     assert aws_calls <= granted_actions("AnalyzeMediaFunction")
 
 
-def test_the_bundled_sqs_event_is_read_and_objects_that_are_gone_are_recorded(
+def test_the_bundled_sqs_event_is_read_and_objects_that_are_gone_are_not_catalogued(
     stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
 ) -> None:
     # The sam-generated SQS shape around the bundled S3 events. Their objects are not in
-    # this stack's bucket: each is recorded as gone (not retried), none is lost.
+    # this stack's bucket: each is deleted as far as the stack can tell, so none enters
+    # the catalog (its removal event would take it out again), none is retried or lost.
     event = json.loads((ROOT / "events" / "sqs_ingest_drops.json").read_text())
     keys = [json.loads(r["body"])["Records"][0]["s3"]["object"]["key"] for r in event["Records"]]
 
-    response = handler.lambda_handler(event, lambda_context)
+    response, summary = run_batch(handler, event, lambda_context)
 
     assert response == {"batchItemFailures": []}
+    assert summary["ignored"] == len(keys)
     for key in keys:
-        meta = stack.catalog_item(key)
-        assert meta is not None
-        assert meta["rejection_reason"]["S"] == "object_gone"
+        assert stack.catalog_item(key) is None
+
+
+# ------------------------------------------------------------------ deletion
+
+
+def analyse(
+    stack: Stack, rekognition: Stubber, handler: Any, context: Any, key: str, body: bytes
+) -> dict[str, Any]:
+    """Drop ``key``, analyse it (labelled Cat), and return its notification."""
+    event = stack.put_object(key, body)
+    answers.queue_full_analysis(
+        rekognition,
+        answers.s3_image(stack.bucket, key, event["Records"][0]["s3"]["object"]["versionId"]),
+        labels=(("Cat", 95.0),),
+        faces=0,
+        collection_id=stack.face_collection_id,
+    )
+    assert invoke(stack, handler, event, context)["analysed"] == 1
+    return event
+
+
+def result_versions(stack: Stack, key: str) -> list[str]:
+    listed = stack.s3.list_object_versions(Bucket=stack.bucket, Prefix=f"results/{key}")
+    return [v["Key"] for v in listed.get("Versions", []) + listed.get("DeleteMarkers", [])]
+
+
+REMOVED = {"analysed": 0, "rejected": 0, "ignored": 0, "started": 0, "removed": 1, "flagged": 0}
+
+
+def test_a_deleted_image_leaves_the_catalog_with_every_version_of_its_results(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/pets/tabby.jpg"
+    analyse(stack, rekognition, handler, lambda_context, key, jpeg_bytes())
+    analyse(stack, rekognition, handler, lambda_context, key, png_bytes())
+    assert stack.search("ByTerm", "LABEL#cat") == [key]
+    assert len(result_versions(stack, key)) == 2
+
+    summary = invoke(stack, handler, stack.delete_object(key), lambda_context)
+
+    assert summary == REMOVED
+    assert stack.media_items(key) == []
+    assert stack.search("ByTerm", "LABEL#cat") == []
+    assert stack.search("ByTerm", "NAME#tabby.jpg") == []
+    assert result_versions(stack, key) == []
+
+
+def test_a_deleted_reference_photo_takes_its_face_out_of_the_collection(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "faces/alice/reference.jpg"
+    event = stack.put_object(key, jpeg_bytes())
+    image = answers.s3_image(stack.bucket, key, event["Records"][0]["s3"]["object"]["versionId"])
+    faces = queue_reference_indexing(rekognition, stack, image, "alice", first=0)
+    invoke(stack, handler, event, lambda_context)
+    rekognition.add_response(
+        "delete_faces",
+        {"DeletedFaces": faces},
+        {"CollectionId": stack.face_collection_id, "FaceIds": faces},
+    )
+
+    summary = invoke(stack, handler, stack.delete_object(key), lambda_context)
+
+    assert summary == REMOVED
+    rekognition.assert_no_pending_responses()
+    assert stack.media_items(key) == []
+    assert stack.search("ByTerm", "PERSON#alice") == []
+
+
+def test_a_removal_delivered_twice_is_counted_once(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/twice.jpg"
+    analyse(stack, rekognition, handler, lambda_context, key, jpeg_bytes())
+    removal = stack.delete_object(key)
+
+    first = invoke(stack, handler, removal, lambda_context)
+    again = invoke(stack, handler, json.loads(json.dumps(removal)), lambda_context)
+
+    assert first == REMOVED
+    assert again == {**REMOVED, "removed": 0, "ignored": 1}
+
+
+@pytest.mark.parametrize("removal_first", [False, True], ids=["in-order", "removal-first"])
+def test_a_late_drop_of_a_deleted_image_never_resurrects_it(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any, removal_first: bool
+) -> None:
+    key = "uploads/gone.jpg"
+    drop = stack.put_object(key, jpeg_bytes())
+    removal = stack.delete_object(key)
+    if removal_first:
+        invoke(stack, handler, removal, lambda_context)
+
+    # No Rekognition answer is queued: analysing the deleted version would fail the batch.
+    summary = invoke(stack, handler, drop, lambda_context)
+
+    assert summary["ignored"] == 1
+    assert stack.media_items(key) == []
+    assert result_versions(stack, key) == []
+
+
+def test_a_deletion_older_than_a_re_upload_changes_nothing(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/again.jpg"
+    stack.put_object(key, jpeg_bytes())
+    removal = stack.delete_object(key)
+    analyse(stack, rekognition, handler, lambda_context, key, png_bytes())
+
+    summary = invoke(stack, handler, removal, lambda_context)
+
+    assert summary["ignored"] == 1
+    assert stack.search("ByTerm", "LABEL#cat") == [key]
+
+
+def test_deleting_an_older_version_keeps_the_current_ones_entry(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
+) -> None:
+    key = "uploads/kept.jpg"
+    older = stack.put_object(key, jpeg_bytes())
+    analyse(stack, rekognition, handler, lambda_context, key, png_bytes())
+
+    removal = stack.delete_object(key, older["Records"][0]["s3"]["object"]["versionId"])
+    summary = invoke(stack, handler, removal, lambda_context)
+
+    assert summary["ignored"] == 1
+    assert stack.search("ByTerm", "LABEL#cat") == [key]
+    assert len(result_versions(stack, key)) == 1
+
+
+@pytest.mark.parametrize("how", ["current-version-deleted", "delete-marker-removed"])
+def test_the_version_a_deletion_leaves_current_is_catalogued(
+    stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any, how: str
+) -> None:
+    key = "uploads/layers.jpg"
+    first = analyse(stack, rekognition, handler, lambda_context, key, jpeg_bytes())
+    first_version = first["Records"][0]["s3"]["object"]["versionId"]
+    if how == "current-version-deleted":
+        newer = analyse(stack, rekognition, handler, lambda_context, key, png_bytes())
+        removal = stack.delete_object(key, newer["Records"][0]["s3"]["object"]["versionId"])
+    else:
+        marker = stack.delete_object(key)
+        invoke(stack, handler, marker, lambda_context)
+        assert stack.media_items(key) == []
+        removal = stack.delete_object(key, marker["Records"][0]["s3"]["object"]["versionId"])
+    answers.queue_full_analysis(
+        rekognition,
+        answers.s3_image(stack.bucket, key, first_version),
+        labels=(("Tiger", 91.0),),
+        faces=0,
+        collection_id=stack.face_collection_id,
+    )
+
+    summary = invoke(stack, handler, removal, lambda_context)
+
+    assert summary["analysed"] == 1
+    meta = stack.catalog_item(key)
+    assert meta is not None
+    assert meta["version_id"]["S"] == first_version
+    assert stack.search("ByTerm", "LABEL#tiger") == [key]
+    assert stack.search("ByTerm", "LABEL#cat") == []

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from medialens_local import demo, stack
-from medialens_local.aws import LocalAws, local_aws
+from medialens_local.aws import LocalAws, collection_ids, local_aws
 from medialens_local.router import Delivery, Router
 from medialens_local.template import ROOT
 from PIL import Image
@@ -24,15 +24,50 @@ SAMPLES = ROOT / "samples"
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> Iterator[tuple[LocalAws, Router]]:
+def services() -> Iterator[tuple[LocalAws, stack.LocalRekognitionService]]:
     with local_aws() as aws, stack.local_rekognition(aws) as rekognition:
-        router = Router(aws, rekognition.endpoint)
-        router.drain()  # S3's test event
-        s3 = aws.client("s3")
-        for drop in stack.plan_drops(SAMPLES, "uploads/", "faces/"):
-            s3.put_object(Bucket=aws.bucket, Key=drop.key, Body=drop.path.read_bytes())
-            router.drain(expected=1)
-        yield aws, router
+        yield aws, rekognition
+
+
+@pytest.fixture(scope="module")
+def deployed(
+    services: tuple[LocalAws, stack.LocalRekognitionService],
+) -> tuple[Router, list[Delivery]]:
+    """The router, and what it delivered right after the deploy (S3's test event)."""
+    aws, rekognition = services
+    router = Router(aws, rekognition.endpoint)
+    return router, router.drain()
+
+
+@pytest.fixture(scope="module")
+def pipeline(
+    services: tuple[LocalAws, stack.LocalRekognitionService],
+    deployed: tuple[Router, list[Delivery]],
+) -> tuple[LocalAws, Router]:
+    aws, _ = services
+    router, _ = deployed
+    s3 = aws.client("s3")
+    for drop in stack.plan_drops(SAMPLES, "uploads/", "faces/"):
+        s3.put_object(Bucket=aws.bucket, Key=drop.key, Body=drop.path.read_bytes())
+        router.drain(expected=1)
+    return aws, router
+
+
+def test_s3s_test_event_reaches_the_handler_and_is_acknowledged(
+    services: tuple[LocalAws, stack.LocalRekognitionService],
+    deployed: tuple[Router, list[Delivery]],
+) -> None:
+    aws, _ = services
+    _, deliveries = deployed
+
+    # S3 sends it when the notification configuration is saved; nothing filters it out.
+    [delivery] = deliveries
+    [record] = delivery.event["Records"]
+    assert json.loads(record["body"])["Event"] == "s3:TestEvent"
+    assert delivery.function == "AnalyzeMediaFunction"
+    assert (delivery.error, delivery.response) == (None, {"batchItemFailures": []})
+    dead = aws.client("sqs").receive_message(QueueUrl=aws.resolver.ref("IngestDeadLetterQueue"))
+    assert dead.get("Messages", []) == []
 
 
 def search(aws: LocalAws, term: str) -> list[str]:
@@ -173,6 +208,87 @@ def test_a_drop_that_keeps_failing_is_dead_lettered_after_five_receives(
 
     [parked] = sqs.receive_message(QueueUrl=aws.resolver.ref("IngestDeadLetterQueue"))["Messages"]
     assert json.loads(parked["Body"]) == event
+
+
+def ingested(router: Router, *keys: str) -> list[Delivery]:
+    """Deliver ingest queue batches until every key in ``keys`` was handled.
+
+    Video completions may come in between, and the queue may batch several keys in one.
+    """
+    found: list[Delivery] = []
+    waiting = set(keys)
+    for _ in range(24):
+        batch = [d for d in router.drain(expected=1) if d.function == "AnalyzeMediaFunction"]
+        found += batch
+        waiting -= {key for delivery in batch for key in stack.delivery_keys(delivery)}
+        if not waiting:
+            return found
+    raise AssertionError(f"the ingest queue never delivered {sorted(waiting)}")
+
+
+def result_versions(aws: LocalAws, key: str) -> list[str]:
+    listed = aws.client("s3").list_object_versions(Bucket=aws.bucket, Prefix=f"results/{key}")
+    return [v["Key"] for v in [*listed.get("Versions", []), *listed.get("DeleteMarkers", [])]]
+
+
+def test_a_deleted_photo_is_found_no_more_and_its_results_are_gone(
+    pipeline: tuple[LocalAws, Router],
+) -> None:
+    aws, router = pipeline
+    s3 = aws.client("s3")
+    key = "uploads/lifecycle/cat.jpg"
+    s3.put_object(
+        Bucket=aws.bucket, Key=key, Body=(SAMPLES / "uploads/pets/chelsea the cat.jpg").read_bytes()
+    )
+    ingested(router, key)
+    assert key in search(aws, "LABEL#cat")
+    assert result_versions(aws, key) == [f"results/{key}.json"]
+
+    s3.delete_object(Bucket=aws.bucket, Key=key)  # a delete marker, as the console makes
+    [delivery] = ingested(router, key)
+
+    assert delivery.response == {"batchItemFailures": []}
+    assert key not in search(aws, "LABEL#cat")
+    assert key not in search(aws, "NAME#cat.jpg")
+    assert stack.catalog_entry(aws, key) is None
+    assert result_versions(aws, key) == []
+
+
+def test_a_deleted_reference_photo_matches_nobody_any_more(
+    pipeline: tuple[LocalAws, Router],
+    services: tuple[LocalAws, stack.LocalRekognitionService],
+) -> None:
+    aws, router = pipeline
+    s3 = aws.client("s3")
+    reference = "faces/lifecycle-person/reference.jpg"
+    portrait = (SAMPLES / "uploads/mission/portrait.jpg").read_bytes()
+    s3.put_object(
+        Bucket=aws.bucket,
+        Key=reference,
+        Body=(SAMPLES / "faces/eileen-collins/reference.jpg").read_bytes(),
+    )
+    # One after the other: the portrait must meet the reference's face in the collection.
+    ingested(router, reference)
+    s3.put_object(Bucket=aws.bucket, Key="uploads/lifecycle/before.jpg", Body=portrait)
+    ingested(router, "uploads/lifecycle/before.jpg")
+    assert "uploads/lifecycle/before.jpg" in search(aws, "PERSON#lifecycle-person")
+
+    s3.delete_object(Bucket=aws.bucket, Key=reference)
+    ingested(router, reference)
+    s3.put_object(Bucket=aws.bucket, Key="uploads/lifecycle/after.jpg", Body=portrait)
+    ingested(router, "uploads/lifecycle/after.jpg")
+
+    assert search(aws, "PERSON#lifecycle-person") == ["uploads/lifecycle/before.jpg"]
+    assert "uploads/lifecycle/after.jpg" in search(aws, "PERSON#eileen-collins")
+    [collection] = collection_ids(aws)
+    matches = (
+        services[1]
+        .client()
+        .search_faces_by_image(
+            CollectionId=collection, Image={"Bytes": portrait}, FaceMatchThreshold=80
+        )["FaceMatches"]
+    )
+    assert "lifecycle-person" not in {m["Face"]["ExternalImageId"] for m in matches}
 
 
 @pytest.fixture(scope="module")

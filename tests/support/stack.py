@@ -198,6 +198,33 @@ class Stack:
             sequencer=f"{0x0055AED6DCD90281E5 + self.puts:018X}",
         )
 
+    def delete_object(self, key: str, version_id: str | None = None) -> dict[str, Any]:
+        """Delete like a user would (a delete marker, or one version for good).
+
+        Returns the ``ObjectRemoved`` notification S3 would send, with a sequencer later
+        than every event before it.
+        """
+        params = {"Bucket": self.bucket, "Key": key}
+        if version_id is not None:
+            params["VersionId"] = version_id
+        deleted = self.s3.delete_object(**params)
+        self.puts += 1
+        event = s3_event(
+            self.bucket,
+            key,
+            0,
+            "",
+            deleted.get("VersionId") or version_id,
+            sequencer=f"{0x0055AED6DCD90281E5 + self.puts:018X}",
+        )
+        record = event["Records"][0]
+        record["eventName"] = (
+            "ObjectRemoved:Delete" if version_id else "ObjectRemoved:DeleteMarkerCreated"
+        )
+        for absent in ("size", "eTag"):  # a removal record carries neither
+            record["s3"]["object"].pop(absent)
+        return event
+
 
 def s3_event(
     bucket: str,

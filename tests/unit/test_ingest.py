@@ -24,8 +24,10 @@ from medialens.ingest.consume import (
 from medialens.ingest.messages import MessageKind, backfill_request, parse_message
 from medialens.ingest.pacing import Pacer, RekognitionQuotas, TokenBucket, ingest_concurrency
 from medialens.shared.errors import ConfigurationError, MalformedNotificationError
-from medialens.shared.media import MediaObject
+from medialens.shared.media import MediaObject, RemovedObject
 from medialens.shared.outcome import AnalysisOutcome, OutcomeStatus
+
+from tests.support.sam_events import sam_event
 
 EVENTS = Path(__file__).parents[2] / "events"
 
@@ -117,12 +119,87 @@ def test_a_backfill_request_round_trips_and_unquotes_the_listing_etag() -> None:
         "[1, 2]",
         json.dumps({"Records": []}),
         json.dumps({"source": "medialens.backfill", "bucket": "b"}),
-        json.dumps({"source": "aws.s3", "detail": {"bucket": {}}}),
+        json.dumps({"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {}}}),
+        json.dumps({"source": "aws.s3", "detail-type": "Object Restore Completed", "detail": {}}),
     ],
 )
 def test_unreadable_bodies_are_malformed(body: str) -> None:
     with pytest.raises(MalformedNotificationError):
         parse_message(body)
+
+
+def test_sam_clis_delete_event_names_what_was_removed() -> None:
+    event = sam_event("s3", "delete", bucket="media", key="uploads/old photo.jpg")
+    parsed = parse_message(json.dumps(event))
+    assert parsed.objects == ()
+    assert parsed.removed == (
+        RemovedObject("media", "uploads/old photo.jpg", sequencer="0A1B2C3D4E5F678901"),
+    )
+
+
+def test_removal_records_tell_a_delete_marker_from_a_version_deleted_for_good() -> None:
+    def record(event_name: str, version: str) -> dict[str, Any]:
+        return {
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "eventName": event_name,
+            "s3": {
+                "bucket": {"name": "media"},
+                "object": {"key": "faces/ann/a.jpg", "versionId": version, "sequencer": "0B"},
+            },
+        }
+
+    body = json.dumps(
+        {
+            "Records": [
+                record("ObjectRemoved:DeleteMarkerCreated", "marker"),
+                record("ObjectRemoved:Delete", "v1"),
+            ]
+        }
+    )
+    marker, deleted = parse_message(body).removed
+    assert (marker.version_id, marker.delete_marker) == ("marker", True)
+    assert (deleted.version_id, deleted.delete_marker) == ("v1", False)
+
+
+def test_eventbridges_object_deleted_example_is_a_removal() -> None:
+    # "EventBridge event message structure", Object deleted (using DeleteObject):
+    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
+    body = json.dumps(
+        {
+            "version": "0",
+            "id": "2ee9cc15-d022-99ea-1fb8-1b1bac4850f9",
+            "detail-type": "Object Deleted",
+            "source": "aws.s3",
+            "account": "111122223333",
+            "time": "2021-11-12T00:00:00Z",
+            "region": "ca-central-1",
+            "resources": ["arn:aws:s3:::amzn-s3-demo-bucket1"],
+            "detail": {
+                "version": "0",
+                "bucket": {"name": "amzn-s3-demo-bucket1"},
+                "object": {
+                    "key": "example-key",
+                    "etag": "d41d8cd98f00b204e9800998ecf8427e",
+                    "version-id": "1QW9g1Z99LUNbvaaYVpW9xDlOLU.qxgF",
+                    "sequencer": "617f0837b476e463",
+                },
+                "request-id": "0BH729840619AG5K",
+                "requester": "123456789012",
+                "source-ip-address": "1.2.3.4",
+                "reason": "DeleteObject",
+                "deletion-type": "Delete Marker Created",
+            },
+        }
+    )
+    [removed] = parse_message(body).removed
+    assert removed == RemovedObject(
+        "amzn-s3-demo-bucket1",
+        "example-key",
+        version_id="1QW9g1Z99LUNbvaaYVpW9xDlOLU.qxgF",
+        sequencer="617f0837b476e463",
+        delete_marker=True,
+    )
 
 
 def test_a_notifications_unreadable_records_are_set_aside_with_their_reasons() -> None:
@@ -233,11 +310,19 @@ class RecordingQueue:
         self.parked.append((body, reason))
 
 
+def removed_ok(removed: RemovedObject) -> AnalysisOutcome:
+    return AnalysisOutcome(media_id=removed.media_id, status=OutcomeStatus.REMOVED)
+
+
 def ports(
-    analyze: Any, queue: RecordingQueue, catalogued: frozenset[str] = frozenset()
+    analyze: Any,
+    queue: RecordingQueue,
+    catalogued: frozenset[str] = frozenset(),
+    remove: Any = removed_ok,
 ) -> IngestPorts:
     return IngestPorts(
         analyze=analyze,
+        remove=remove,
         catalogued=lambda media_id: media_id in catalogued,
         queue=queue,
         jitter=lambda low, high: high,
@@ -360,6 +445,21 @@ def test_unreadable_records_wait_for_the_message_when_another_record_fails() -> 
         consume_message(message(body), ports(broken, queue))
     # The redelivery (or the dead-letter queue, at the end) still carries them: parked once.
     assert queue.parked == []
+
+
+def test_a_removal_runs_beside_the_drops_of_its_message_and_its_failure_retries_it() -> None:
+    queue = RecordingQueue()
+    created = json.loads(s3_notification("uploads/new.jpg"))["Records"][0]
+    removal = sam_event("s3", "delete", bucket="media", key="uploads/old.jpg")["Records"][0]
+    body = json.dumps({"Records": [removal, created]})
+    outcomes = consume_message(message(body), ports(analysed, queue))
+    assert sorted(o.status for o in outcomes) == [OutcomeStatus.ANALYSED, OutcomeStatus.REMOVED]
+
+    def fails(removed: RemovedObject) -> AnalysisOutcome:
+        raise ClientError({"Error": {"Code": "InternalServerError"}}, "DeleteFaces")
+
+    with pytest.raises(MessageFailedError, match=r"uploads/old\.jpg"):
+        consume_message(message(body), ports(analysed, queue, remove=fails))
 
 
 def test_back_offs_stop_at_sqss_longest_delay() -> None:

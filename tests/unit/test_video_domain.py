@@ -211,7 +211,7 @@ class FakeCatalog:
 
     def current_version(self, media_id: str) -> str | None:
         entry = self.videos.get(media_id)
-        return entry.location.version_id if entry else None
+        return (entry.location.version_id or "") if entry else None
 
 
 class FakeMediaStore:
@@ -864,6 +864,24 @@ def test_a_job_of_a_replaced_version_leaves_no_terms_on_the_new_version(
     pipeline.complete(new_job)
 
     assert set(pipeline.catalog.videos[new.key].terms) == {"LABEL#dog"}
+
+
+def test_a_video_deleted_while_its_jobs_run_gets_no_results_written(
+    pipeline: Pipeline,
+) -> None:
+    pipeline.settings = only("LABEL_DETECTION")
+    video = clip()
+    pipeline.drop(video)
+    job = pipeline.job(video, "LABEL_DETECTION")
+    pipeline.recognizer.results[job.token] = [[label(0, "Cat", 99.0)]]
+    del pipeline.catalog.videos[video.key]  # the removal took the entry out
+
+    outcome = pipeline.complete(job)
+
+    assert outcome == "superseded"
+    assert pipeline.job(video, "LABEL_DETECTION").state is JobState.SUPERSEDED
+    assert video.key not in pipeline.catalog.videos
+    assert pipeline.store.puts == []
 
 
 def test_a_failed_catalog_write_at_the_end_of_a_job_is_made_good_by_the_retry(

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
@@ -51,6 +51,9 @@ if TYPE_CHECKING:
     from medialens.video.models import JobState, MediaStatus, VideoTerm
 
 SUMMARY_LABELS = 10
+
+EntryRemoval = Literal["removed", "absent", "superseded"]
+"""What :meth:`DynamoDBCatalog.remove_entry` found."""
 
 
 def _name_item(meta: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -323,13 +326,51 @@ class DynamoDBCatalog:
                 raise
 
     def current_version(self, media_id: str) -> str | None:
-        """Return the S3 version id recorded in the media item's META entry."""
+        """Return the S3 version id recorded in the media item's META entry.
+
+        ``""`` for an entry without one (an unversioned bucket), ``None`` when there is
+        no entry.
+        """
         item = self._table.get_item(
             Key={"pk": media_pk(media_id), "sk": META},
-            ProjectionExpression="version_id",
+            ProjectionExpression="pk, version_id",
             ConsistentRead=True,
         ).get("Item")
-        return str(item["version_id"]) if item and "version_id" in item else None
+        if item is None:
+            return None
+        return str(item.get("version_id") or "")
+
+    def remove_entry(self, media_id: str, *, sequencer: str | None) -> EntryRemoval:
+        """Delete the media item's entry and search terms, unless a later event is recorded.
+
+        The META item goes first, on the condition that its sequencer is not later than
+        the removal's, so a re-upload recorded meanwhile keeps its entry. The reference
+        faces item stays: it is dropped once its faces are out of the collection.
+
+        Returns
+        -------
+        EntryRemoval
+            ``superseded`` (a later version's entry is recorded; nothing was deleted),
+            ``removed``, or ``absent`` (there was no entry; stray terms are deleted all
+            the same, in case an earlier attempt stopped half-way).
+        """
+        pk = media_pk(media_id)
+        params: dict[str, Any] = {"Key": {"pk": pk, "sk": META}, "ReturnValues": "ALL_OLD"}
+        if sequencer is not None:
+            params["ConditionExpression"] = Attr("sequencer").not_exists() | Attr("sequencer").lte(
+                sequencer
+            )
+        try:
+            old = self._table.delete_item(**params).get("Attributes")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return "superseded"
+            raise
+        with self._table.batch_writer() as batch:
+            for sk in self._existing_sort_keys(pk):
+                if sk != REFERENCE_FACES:
+                    batch.delete_item(Key={"pk": pk, "sk": sk})
+        return "removed" if old else "absent"
 
     def flag(self, media_id: str, now: str) -> None:
         """List the media item in the ``Flagged`` index."""

@@ -96,8 +96,8 @@ def analyze_s3_object(
 
     Bad input (empty, too large, not JPEG/PNG, refused by Rekognition) is recorded
     in the catalog as rejected, logged and counted; it is not raised, so the event
-    is not retried. A late event for an older version is ignored. Every other error
-    propagates.
+    is not retried. A late event for a version that is no longer current (replaced or
+    deleted since) is ignored. Every other error propagates.
 
     Parameters
     ----------
@@ -169,8 +169,8 @@ def analyze_s3_object(
                 )
             return outcome
         return _record(analysis, location, ports)
-    except SupersededError:
-        return _ignore(media.media_id, "superseded")
+    except SupersededError as superseded:
+        return _ignore(media.media_id, superseded.reason)
 
 
 def analyze_inline_image(

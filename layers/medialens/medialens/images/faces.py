@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from medialens.images.models import Answer, FaceMatch, IndexedFace
-from medialens.images.ports import Catalog, ImageRecognizer
+from medialens.images.ports import Catalog, FaceDeleter, ImageRecognizer, ReferenceFaces
 from medialens.images.settings import ImageAnalysisSettings
 from medialens.shared.errors import RejectedMediaError
 from medialens.shared.media import ImageRef
@@ -60,8 +60,8 @@ def person_id_for(key: str, faces_prefix: str) -> str | None:
 def forget_reference_faces(
     media_id: str,
     *,
-    recognizer: ImageRecognizer,
-    catalog: Catalog,
+    recognizer: FaceDeleter,
+    catalog: ReferenceFaces,
     settings: ImageAnalysisSettings,
 ) -> tuple[str, ...]:
     """Take the faces indexed from a reference file out of the collection, and forget them.

@@ -86,6 +86,26 @@ class ImageRecognizer(Protocol):
         ...
 
 
+class FaceDeleter(Protocol):
+    """Takes faces out of a collection."""
+
+    def delete_faces(self, *, collection_id: str, face_ids: Sequence[str]) -> None:
+        """DeleteFaces."""
+        ...
+
+
+class ReferenceFaces(Protocol):
+    """The catalog's record of the faces each reference file put in the collection."""
+
+    def reference_faces(self, media_id: str) -> tuple[str, ...]:
+        """Face ids indexed into the collection from this media id."""
+        ...
+
+    def forget_reference_faces(self, media_id: str) -> None:
+        """Drop the record of this media id's indexed faces (once they are deleted)."""
+        ...
+
+
 class Catalog(Protocol):
     """The searchable record of every media item."""
 

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
-S3_IDEMPOTENCY_KEY = "[bucket, key, version_id, etag]"
-"""An object version is analysed once, however often S3 delivers its event."""
+S3_IDEMPOTENCY_KEY = "[bucket, key, version_id, etag, sequencer]"
+"""An object version is analysed once per event, however often S3 delivers it; the
+sequencer tells a version restored after a deletion from its first analysis."""
 
 
 def image_ports(

@@ -27,7 +27,7 @@ from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
 
 from medialens.ingest.messages import IngestMessage, MessageKind, parse_message
 from medialens.shared.errors import MalformedNotificationError
-from medialens.shared.media import MediaObject
+from medialens.shared.media import MediaObject, RemovedObject
 from medialens.shared.observability import MetricUnit, logger, metrics
 from medialens.shared.outcome import AnalysisOutcome, OutcomeStatus
 
@@ -73,6 +73,8 @@ class IngestPorts:
     """What the consumer needs: the analysis itself, the catalog's memory, the queues."""
 
     analyze: Callable[[MediaObject], AnalysisOutcome]
+    remove: Callable[[RemovedObject], AnalysisOutcome]
+    """Takes a deleted object out of the catalog (``ObjectRemoved``)."""
     catalogued: Callable[[str], bool]
     """Whether the catalog already holds a finished entry for a media id."""
     queue: IngestQueue
@@ -128,12 +130,17 @@ def consume_message(message: QueueMessage, ports: IngestPorts) -> list[AnalysisO
         metrics.add_metric(name="S3TestEvent", unit=MetricUnit.Count, value=1)
         return []
     outcomes: list[AnalysisOutcome] = []
-    failures: list[tuple[MediaObject, Exception]] = []
+    failures: list[tuple[MediaObject | RemovedObject, Exception]] = []
     for media in parsed.objects:
         try:
             outcomes.append(_analyze(media, parsed, ports))
         except Exception as error:  # noqa: BLE001 - each is logged and retried below
             failures.append((media, error))
+    for removed in parsed.removed:
+        try:
+            outcomes.append(ports.remove(removed))
+        except Exception as error:  # noqa: BLE001 - each is logged and retried below
+            failures.append((removed, error))
     if failures:
         _retry_later(message, failures, ports)
         return []
@@ -143,7 +150,9 @@ def consume_message(message: QueueMessage, ports: IngestPorts) -> list[AnalysisO
 
 
 def _retry_later(
-    message: QueueMessage, failures: list[tuple[MediaObject, Exception]], ports: IngestPorts
+    message: QueueMessage,
+    failures: list[tuple[MediaObject | RemovedObject, Exception]],
+    ports: IngestPorts,
 ) -> None:
     """Send a message with failed records round again.
 

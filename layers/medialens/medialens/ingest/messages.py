@@ -2,7 +2,11 @@
 
 S3 writes its event notification JSON as the message body ("Event message structure",
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html),
-and sends one ``s3:TestEvent`` when a notification configuration is saved. Backfills
+and sends one ``s3:TestEvent`` when a notification configuration is saved. Its
+``ObjectRemoved`` records name what was deleted: ``ObjectRemoved:Delete`` a version
+deleted for good, ``ObjectRemoved:DeleteMarkerCreated`` a delete marker put over the
+current version ("Supported event types", https://docs.aws.amazon.com/AmazonS3/latest/
+userguide/notification-how-to-event-types-and-destinations.html). Backfills
 send one request per existing object (see :func:`backfill_request`). EventBridge's
 "Object Created" shape is accepted too, for buckets that route events that way
 ("Amazon S3 event notifications with EventBridge",
@@ -15,11 +19,12 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 
 from medialens.shared.errors import MalformedNotificationError
-from medialens.shared.media import MediaObject
+from medialens.shared.media import MediaObject, RemovedObject
 
 BACKFILL = "medialens.backfill"
 
@@ -50,6 +55,7 @@ class IngestMessage:
     kind: MessageKind
     objects: tuple[MediaObject, ...] = ()
     unreadable: tuple[UnreadableRecord, ...] = ()
+    removed: tuple[RemovedObject, ...] = ()
 
 
 def backfill_request(bucket: str, key: str, size: int, etag: str | None) -> dict[str, Any]:
@@ -112,18 +118,68 @@ def parse_message(body: str) -> IngestMessage:
     if document.get("source") == BACKFILL:
         return IngestMessage(MessageKind.BACKFILL, (_backfill_object(document),))
     if document.get("source") == "aws.s3" and "detail" in document:
-        return IngestMessage(MessageKind.DROP, (_eventbridge_object(document["detail"]),))
+        return _eventbridge_message(document)
     records = document.get("Records")
     if not isinstance(records, list) or not records:
         raise MalformedNotificationError("neither an S3 notification nor a backfill request")
     objects: list[MediaObject] = []
+    removed: list[RemovedObject] = []
     unreadable: list[UnreadableRecord] = []
     for record in records:
         try:
-            objects.append(_s3_object(record))
+            if _is_removal(record):
+                removed.append(_removed_s3_object(record))
+            else:
+                objects.append(_s3_object(record))
         except MalformedNotificationError as error:
             unreadable.append(UnreadableRecord(record, str(error)))
-    return IngestMessage(MessageKind.DROP, tuple(objects), tuple(unreadable))
+    return IngestMessage(MessageKind.DROP, tuple(objects), tuple(unreadable), tuple(removed))
+
+
+def _is_removal(record: Any) -> bool:
+    return isinstance(record, dict) and str(record.get("eventName", "")).startswith(
+        "ObjectRemoved:"
+    )
+
+
+def _removed_s3_object(record: dict[str, Any]) -> RemovedObject:
+    """Read an ``ObjectRemoved`` record: no size or ETag, only key, version and sequencer."""
+    try:
+        s3 = record["s3"]
+        s3_object = s3["object"]
+        return RemovedObject(
+            bucket=str(s3["bucket"]["name"]),
+            key=unquote_plus(str(s3_object["key"])),
+            version_id=s3_object.get("versionId") or None,
+            sequencer=s3_object.get("sequencer") or None,
+            delete_marker=record["eventName"] == "ObjectRemoved:DeleteMarkerCreated",
+        )
+    except (KeyError, TypeError) as error:
+        raise MalformedNotificationError(f"an S3 removal record without {error}") from error
+
+
+def _eventbridge_message(document: dict[str, Any]) -> IngestMessage:
+    detail_type = document.get("detail-type")
+    if detail_type == "Object Created":
+        return IngestMessage(MessageKind.DROP, (_eventbridge_object(document["detail"]),))
+    if detail_type == "Object Deleted":
+        return IngestMessage(MessageKind.DROP, removed=(_eventbridge_removal(document["detail"]),))
+    raise MalformedNotificationError(
+        f"an EventBridge '{detail_type}' event: only Object Created and Object Deleted are read"
+    )
+
+
+def _eventbridge_removal(detail: Any) -> RemovedObject:
+    try:
+        return RemovedObject(
+            bucket=str(detail["bucket"]["name"]),
+            key=str(detail["object"]["key"]),
+            version_id=detail["object"].get("version-id") or None,
+            sequencer=detail["object"].get("sequencer") or None,
+            delete_marker=detail.get("deletion-type") == "Delete Marker Created",
+        )
+    except (KeyError, TypeError, AttributeError) as error:
+        raise MalformedNotificationError(f"an EventBridge event without {error}") from error
 
 
 def _s3_object(record: Any) -> MediaObject:

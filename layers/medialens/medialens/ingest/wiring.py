@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,9 @@ from medialens.ingest.consume import IngestPorts, QueueMessage, consume_message
 from medialens.ingest.pacing import Pacer
 from medialens.ingest.settings import IngestSettings
 from medialens.ingest.sqs import THROTTLED_ATTRIBUTE, SqsIngestQueue
+from medialens.lifecycle.removal import RemovalPorts, remove_media
 from medialens.shared import aws
+from medialens.shared.s3_store import S3MediaStore
 from medialens.video.settings import VideoSettings
 
 if TYPE_CHECKING:
@@ -52,6 +55,9 @@ def ingest_consumer(
 ) -> IngestConsumer:
     """Wire the consumer to boto3: a paced Rekognition client, DynamoDB, S3, SQS.
 
+    Removals share the paced client (DeleteFaces has a TPS quota too) and the analysis,
+    which catalogues a version that a deletion made current again.
+
     Parameters
     ----------
     images, video, ingest : settings of the analysis, the video starter and the queue.
@@ -64,8 +70,12 @@ def ingest_consumer(
     recognizer = RekognitionImageAdapter(aws.paced_rekognition_client(pacer.attach))
     analyzer = s3_analyzer(images, image_ports(images, recognizer=recognizer), video=video)
     catalog = DynamoDBCatalog(images.catalog_table)
+    removal = RemovalPorts(
+        catalog=catalog, store=S3MediaStore(), faces=recognizer, analyze=analyzer
+    )
     ports = IngestPorts(
         analyze=analyzer,
+        remove=functools.partial(remove_media, ports=removal, settings=images),
         catalogued=catalog.is_catalogued,
         queue=SqsIngestQueue(ingest.queue_url, ingest.dead_letter_queue_url),
     )

@@ -41,7 +41,19 @@ class FeatureUnavailableError(MedialensError):
 
 
 class SupersededError(MedialensError):
-    """A newer version of the object is already recorded; this event arrived late."""
+    """A newer version of the object is already recorded; this event arrived late.
+
+    Parameters
+    ----------
+    message : str
+    reason : str
+        ``superseded`` (a newer version is recorded or current) or ``object_gone`` (the
+        object was deleted: its removal event takes care of the catalog).
+    """
+
+    def __init__(self, message: str, reason: str = "superseded") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class MalformedNotificationError(MedialensError):

@@ -116,6 +116,35 @@ class MediaObject:
 SEQUENCER_WIDTH = 64
 
 
+@dataclass(frozen=True, slots=True)
+class RemovedObject:
+    """One S3 object (or version) that an ``ObjectRemoved`` notification says is gone.
+
+    Attributes
+    ----------
+    bucket, key : str
+        Where it was; ``key`` is already URL-decoded.
+    version_id : str | None
+        The version deleted for good (``ObjectRemoved:Delete``), or the delete marker
+        created (``ObjectRemoved:DeleteMarkerCreated``).
+    sequencer : str | None
+        Orders the events of one key (S3's ``sequencer``).
+    delete_marker : bool
+        Whether a delete marker was created (the object can still be restored).
+    """
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    sequencer: str | None = None
+    delete_marker: bool = False
+
+    @property
+    def media_id(self) -> str:
+        """Catalog identifier of the object: its key."""
+        return self.key
+
+
 def sequencer_order(sequencer: str) -> str:
     """Put an S3 sequencer in a form that compares correctly as a plain string.
 

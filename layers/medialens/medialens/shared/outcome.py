@@ -16,6 +16,8 @@ class OutcomeStatus(StrEnum):
     IGNORED = "ignored"
     STARTED = "started"
     """A video whose Rekognition Video jobs were started (or parked in the backlog)."""
+    REMOVED = "removed"
+    """A deleted object taken out of the catalog, with its results and reference faces."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,10 @@ class MediaStore(Protocol):
     """Object storage for media and results."""
 
     def read_head(self, media: MediaObject, length: int) -> bytes:
-        """Return the first ``length`` bytes of the exact object version."""
+        """Return the first ``length`` bytes of the object, if the version named is current.
+
+        Raises ``SupersededError`` when another version is current or the object is gone.
+        """
         ...
 
     def put_json(self, bucket: str, key: str, document: Mapping[str, Any]) -> None:

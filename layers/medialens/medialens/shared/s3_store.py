@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from medialens.shared.aws import s3_client
-from medialens.shared.errors import RejectedMediaError
+from medialens.shared.errors import SupersededError
 from medialens.shared.media import MediaObject
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 GONE_ERRORS = {"NoSuchKey", "NoSuchVersion", "404"}
+DENIED_ERRORS = {"AccessDenied", "403"}
+
+MAX_KEYS_PER_DELETE = 1000
+"""DeleteObjects takes at most 1,000 keys per request
+(https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html)."""
 
 
 class S3MediaStore:
@@ -31,30 +37,97 @@ class S3MediaStore:
         self._client = client or s3_client()
 
     def read_head(self, media: MediaObject, length: int) -> bytes:
-        """Read the first ``length`` bytes of the exact object version (a ranged GET).
+        """Read the first ``length`` bytes of the object, if the version named is current.
+
+        The current version is read (a ranged GET without a version id) and its version
+        compared with the event's: S3 does not deliver events in order, and a late event
+        for a version that was replaced or deleted since must not be catalogued, however
+        late it comes. One request, as reading the named version would be.
 
         Raises
         ------
-        RejectedMediaError
-            ``object_gone`` when the object or version was deleted before analysis.
+        SupersededError
+            ``superseded`` when another version is current; ``object_gone`` when the
+            object was deleted (its removal event updates the catalog).
         """
-        params: dict[str, Any] = {
-            "Bucket": media.bucket,
-            "Key": media.key,
-            "Range": f"bytes=0-{length - 1}",
-        }
-        if media.version_id:
-            params["VersionId"] = media.version_id
         try:
-            response = self._client.get_object(**params)
+            response = self._client.get_object(
+                Bucket=media.bucket, Key=media.key, Range=f"bytes=0-{length - 1}"
+            )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in GONE_ERRORS:
-                raise RejectedMediaError(
-                    "object_gone", "the object was deleted before it could be analysed"
+            code = error.response.get("Error", {}).get("Code")
+            # Without s3:ListBucket on the whole bucket, S3 answers a deleted key with 403.
+            gone = code in GONE_ERRORS or (
+                code in DENIED_ERRORS and self.current_object(media.bucket, media.key) is None
+            )
+            if gone:
+                raise SupersededError(
+                    f"{media.key} was deleted before it could be analysed", "object_gone"
                 ) from error
             raise
+        current = response.get("VersionId")
+        if media.version_id and current and current != media.version_id:
+            response["Body"].close()
+            raise SupersededError(f"{media.key} has a newer version than {media.version_id}")
         body: bytes = response["Body"].read()
         return body
+
+    def current_object(self, bucket: str, key: str) -> MediaObject | None:
+        """Describe the key's current version; ``None`` when it was deleted.
+
+        Read from a listing of the key's versions, not HeadObject: a missing key's
+        HeadObject answers 403 unless the caller may list the whole bucket, and a listing
+        can be granted for the watched prefixes alone (``s3:prefix``). The key sorts
+        before every longer key it prefixes, so its newest version or delete marker comes
+        first.
+        """
+        listed = self._client.list_object_versions(Bucket=bucket, Prefix=key, MaxKeys=2)
+        for marker in listed.get("DeleteMarkers", []):
+            if marker["Key"] == key and marker.get("IsLatest"):
+                return None
+        for version in listed.get("Versions", []):
+            if version["Key"] == key and version.get("IsLatest"):
+                version_id = version.get("VersionId")
+                return MediaObject(
+                    bucket=bucket,
+                    key=key,
+                    size=int(version.get("Size", 0)),
+                    etag=str(version.get("ETag", "")).strip('"') or None,
+                    version_id=None if version_id in (None, "null") else version_id,
+                )
+        return None
+
+    def purge(self, bucket: str, keys: Iterable[str], prefixes: Iterable[str]) -> int:
+        """Delete every version (and delete marker) of ``keys`` and of keys under ``prefixes``.
+
+        Returns
+        -------
+        int
+            How many versions were deleted.
+        """
+        exact = set(keys)
+        listed_prefixes = {*exact, *prefixes}
+        doomed: list[ObjectIdentifierTypeDef] = []
+        for prefix in listed_prefixes:
+            paginator = self._client.get_paginator("list_object_versions")
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                    name = entry["Key"]
+                    if name in exact or any(name.startswith(p) for p in prefixes):
+                        doomed.append({"Key": name, "VersionId": entry["VersionId"]})
+        unique = list({(d["Key"], d.get("VersionId")): d for d in doomed}.values())
+        for start in range(0, len(unique), MAX_KEYS_PER_DELETE):
+            batch = unique[start : start + MAX_KEYS_PER_DELETE]
+            answer = self._client.delete_objects(
+                Bucket=bucket, Delete={"Objects": batch, "Quiet": True}
+            )
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise RuntimeError(
+                    f"S3 kept {len(answer['Errors'])} of {len(batch)} versions; first "
+                    f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}"
+                )
+        return len(unique)
 
     def put_json(self, bucket: str, key: str, document: Mapping[str, Any]) -> None:
         """Write ``document`` as UTF-8 JSON (the bucket's default encryption applies)."""

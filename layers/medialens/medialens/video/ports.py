@@ -84,7 +84,11 @@ class VideoCatalog(Protocol):
         ...
 
     def current_version(self, media_id: str) -> str | None:
-        """Return the S3 version id the catalog holds for this media item, if any."""
+        """Return the S3 version id the catalog holds for this media item.
+
+        ``""`` for an entry without one (an unversioned bucket), ``None`` when the
+        catalog holds no entry (the media was deleted).
+        """
         ...
 
 

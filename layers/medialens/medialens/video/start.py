@@ -263,9 +263,15 @@ def start_safely(
 
 
 def is_superseded(job: VideoJob, ports: VideoPorts) -> bool:
-    """Whether a newer version of the job's video has replaced it in the catalog."""
+    """Whether a newer version of the job's video replaced it in the catalog, or it was deleted.
+
+    A job's video always has a catalog entry (it is written before the jobs), so a
+    missing one means the video was deleted: its results must not be written.
+    """
     current = ports.catalog.current_version(job.media_id)
-    return None not in (current, job.version_id) and current != job.version_id
+    if current is None:
+        return True
+    return bool(current) and job.version_id is not None and current != job.version_id
 
 
 def drop_superseded(job: VideoJob, *, ports: VideoPorts, settings: VideoSettings, now: str) -> str:

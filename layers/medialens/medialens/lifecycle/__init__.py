@@ -1,0 +1,1 @@
+"""What the library forgets: deleted media, and its derived data."""
