@@ -30,7 +30,7 @@ EVENT ?= events/sqs_ingest_drops.json
 STACK ?= medialens
 ENV_VARS ?= .aws-sam/local_env.json
 
-.PHONY: demo chat workflows backfill help venv js-deps lint typecheck validate pytest test test-fast test-emr-spark build bench load redrive local-env invoke deploy preflight e2e layer-requirements clean
+.PHONY: demo chat workflows backfill forget help venv js-deps lint typecheck validate pytest test test-fast test-emr-spark build bench load redrive local-env invoke deploy preflight e2e layer-requirements clean
 
 demo: venv ## Analyse the bundled samples offline (ARGS=path/to/folder for your own images)
 	$(BIN)/python -m medialens_local.demo $(ARGS)
@@ -111,6 +111,10 @@ preflight: venv ## Before a deploy: does this account and Region have what the s
 
 e2e: venv ## The user journeys against a deployed stack (STACK=..., AWS credentials; costs: docs/deploying.md)
 	$(BIN)/python -m pytest tests/e2e --stack $(STACK) $(ARGS)
+
+forget: venv ## Erase everything about a person: PERSON=<id>, offline over the samples (ARGS="--stack NAME" for a deployed stack)
+	@[ -n "$(PERSON)" ] || { echo "make forget needs PERSON=<person-id>" >&2; exit 2; }
+	$(BIN)/python -m scripts.forget "$(PERSON)" $(ARGS)
 
 redrive: venv ## Move the ingest dead-letter queue's messages back to the ingest queue (STACK=..., ARGS=--status)
 	$(BIN)/python -m scripts.redrive $(STACK) $(ARGS)

@@ -159,6 +159,30 @@ def catalog_entry(aws: LocalAws, key: str) -> dict[str, Any] | None:
     return item
 
 
+def media_of_person(aws: LocalAws, person_id: str) -> list[str]:
+    """Media ids the catalog's ``ByTerm`` index lists under ``PERSON#<person_id>``."""
+    response = aws.client("dynamodb").query(
+        TableName=aws.resolver.ref("CatalogTable"),
+        IndexName="ByTerm",
+        KeyConditionExpression="gsi1pk = :term",
+        ExpressionAttributeValues={":term": {"S": f"PERSON#{person_id.lower()}"}},
+    )
+    return sorted(item["media_id"]["S"] for item in response["Items"])
+
+
+def erasure_audit(aws: LocalAws) -> list[dict[str, Any]]:
+    """Read the catalog's erasure audit records, oldest first."""
+    response = aws.client("dynamodb").query(
+        TableName=aws.resolver.ref("CatalogTable"),
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "AUDIT#ERASURE"}},
+    )
+    return [
+        {name: next(iter(value.values())) for name, value in item.items()}
+        for item in response["Items"]
+    ]
+
+
 def result_document(aws: LocalAws, key: str) -> dict[str, Any] | None:
     """Read ``results/<key>.json`` from the local bucket, if it was written."""
     s3 = aws.client("s3")

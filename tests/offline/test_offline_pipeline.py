@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -280,15 +281,60 @@ def test_a_deleted_reference_photo_matches_nobody_any_more(
 
     assert search(aws, "PERSON#lifecycle-person") == ["uploads/lifecycle/before.jpg"]
     assert "uploads/lifecycle/after.jpg" in search(aws, "PERSON#eileen-collins")
-    [collection] = collection_ids(aws)
-    matches = (
-        services[1]
-        .client()
-        .search_faces_by_image(
-            CollectionId=collection, Image={"Bytes": portrait}, FaceMatchThreshold=80
-        )["FaceMatches"]
-    )
+    matches = face_matches(services, portrait)
     assert "lifecycle-person" not in {m["Face"]["ExternalImageId"] for m in matches}
+
+
+def test_forgetting_a_person_erases_them_from_bucket_catalog_results_and_collection(
+    pipeline: tuple[LocalAws, Router],
+    services: tuple[LocalAws, stack.LocalRekognitionService],
+) -> None:
+    aws, router = pipeline
+    s3 = aws.client("s3")
+    person = "forget-me"
+    reference = f"faces/{person}/reference.jpg"
+    tagged = "uploads/forget/portrait.jpg"
+    portrait = (SAMPLES / "uploads/mission/portrait.jpg").read_bytes()
+    face = (SAMPLES / "faces/eileen-collins/reference.jpg").read_bytes()
+    s3.put_object(Bucket=aws.bucket, Key=reference, Body=face)
+    s3.put_object(Bucket=aws.bucket, Key=reference, Body=face)  # a second version
+    ingested(router, reference)
+    s3.put_object(Bucket=aws.bucket, Key=tagged, Body=portrait)
+    ingested(router, tagged)
+    assert stack.media_of_person(aws, person) == [reference, tagged]
+
+    delivery = router.invoke_sync("ForgetPersonFunction", {"person_id": person})
+    router.drain()  # the deletions S3 announces find nothing left to do
+    s3.put_object(Bucket=aws.bucket, Key="uploads/forget/again.jpg", Body=portrait)
+    ingested(router, "uploads/forget/again.jpg")
+
+    assert delivery.error is None
+    assert delivery.response["erased"] is True
+    assert delivery.response["reference_versions"] == 2
+    assert stack.media_of_person(aws, person) == []
+    assert stack.catalog_entry(aws, reference) is None
+    assert result_versions(aws, reference) == []
+    listed = s3.list_object_versions(Bucket=aws.bucket, Prefix=f"faces/{person}/")
+    assert listed.get("Versions", []) == listed.get("DeleteMarkers", []) == []
+    result = stack.result_document(aws, tagged)
+    assert result is not None
+    assert person not in json.dumps(result)
+    assert person not in {m["Face"]["ExternalImageId"] for m in face_matches(services, portrait)}
+    assert stack.media_of_person(aws, "eileen-collins")  # nobody else was touched
+    audit = stack.erasure_audit(aws)
+    assert any(record["person_digest"] == delivery.response["person_digest"] for record in audit)
+    assert person not in json.dumps(audit)
+
+
+def face_matches(
+    services: tuple[LocalAws, stack.LocalRekognitionService], image: bytes
+) -> list[dict[str, Any]]:
+    aws, rekognition = services
+    [collection] = collection_ids(aws)
+    matches: list[dict[str, Any]] = rekognition.client().search_faces_by_image(
+        CollectionId=collection, Image={"Bytes": image}, FaceMatchThreshold=80
+    )["FaceMatches"]
+    return matches
 
 
 @pytest.fixture(scope="module")

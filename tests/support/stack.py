@@ -54,7 +54,8 @@ def statements_of(function: str) -> list[dict[str, Any]]:
     role = role_of(function)["Properties"]
     documents = [policy["PolicyDocument"] for policy in role["Policies"]]
     documents += [
-        resource(arn["Ref"])["Properties"]["PolicyDocument"] for arn in role["ManagedPolicyArns"]
+        resource(arn["Ref"])["Properties"]["PolicyDocument"]
+        for arn in role.get("ManagedPolicyArns", [])
     ]
     found: list[dict[str, Any]] = []
     for document in documents:

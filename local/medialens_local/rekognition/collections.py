@@ -97,6 +97,11 @@ class FaceCollections:
             target = self._faces(collection_id)
             return [face_id for face_id in face_ids if target.pop(face_id, None) is not None]
 
+    def listed(self, collection_id: str) -> list[StoredFace]:
+        """Every face of the collection, in a stable order (ListFaces pages through it)."""
+        with self.lock:
+            return sorted(self._faces(collection_id).values(), key=lambda face: face.face_id)
+
     def get(self, collection_id: str, face_id: str) -> StoredFace:
         """One stored face, or InvalidParameterException."""
         with self.lock:

@@ -25,6 +25,8 @@ from medialens_local.rekognition.properties import image_properties
 from medialens_local.rekognition.protocol import Operation, RekognitionError
 
 REGION = "eu-west-1"
+LIST_FACES_PAGE = 1000
+"""The local page of ListFaces when the request names no MaxResults (its model allows 4,096)."""
 ACCOUNT_ID = "123456789012"
 
 
@@ -73,6 +75,7 @@ class LocalRekognition:
             "SearchFacesByImage": self.search_faces_by_image,
             "SearchFaces": self.search_faces,
             "DeleteFaces": self.delete_faces,
+            "ListFaces": self.list_faces,
             "CompareFaces": self.compare_faces,
         }
 
@@ -274,6 +277,20 @@ class LocalRekognition:
             response["UnsuccessfulFaceDeletions"] = [
                 {"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]} for face_id in missing
             ]
+        return response
+
+    def list_faces(self, request: dict[str, Any]) -> dict[str, Any]:
+        """ListFaces: a page of the collection's faces; ``NextToken`` is where the next starts."""
+        faces = self.collections.listed(request["CollectionId"])
+        start = int(request.get("NextToken") or 0)
+        size = int(request.get("MaxResults") or LIST_FACES_PAGE)
+        page = faces[start : start + size]
+        response: dict[str, Any] = {
+            "Faces": [face.describe() for face in page],
+            "FaceModelVersion": FACE_MODEL,
+        }
+        if start + size < len(faces):
+            response["NextToken"] = str(start + size)
         return response
 
     def compare_faces(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -372,6 +372,29 @@ class DynamoDBCatalog:
                     batch.delete_item(Key={"pk": pk, "sk": sk})
         return "removed" if old else "absent"
 
+    def media_with_term(self, kind: str, value: str) -> list[str]:
+        """Every media id the ``ByTerm`` index lists under a term (all pages)."""
+        found: list[str] = []
+        params: dict[str, Any] = {
+            "IndexName": "ByTerm",
+            "KeyConditionExpression": Key("gsi1pk").eq(term_key(kind, value)),
+            "ProjectionExpression": "media_id",
+        }
+        while True:
+            page = self._table.query(**params)
+            found += [str(item["media_id"]) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return list(dict.fromkeys(found))
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def delete_term(self, media_id: str, kind: str, value: str) -> None:
+        """Make a media item unfindable by one term."""
+        self._table.delete_item(Key={"pk": media_pk(media_id), "sk": term_key(kind, value)})
+
+    def record_audit(self, item: Mapping[str, Any]) -> None:
+        """Keep an audit record (its own ``pk``/``sk``; outside every media item)."""
+        self._table.put_item(Item=dict(item))
+
     def flag(self, media_id: str, now: str) -> None:
         """List the media item in the ``Flagged`` index."""
         self._table.update_item(

@@ -165,7 +165,7 @@ def analyze_s3_object(
                     media.media_id,
                     recognizer=ports.recognizer,
                     catalog=ports.catalog,
-                    settings=settings,
+                    collection_id=settings.face_collection_id,
                 )
             return outcome
         return _record(analysis, location, ports)

@@ -62,7 +62,7 @@ def forget_reference_faces(
     *,
     recognizer: FaceDeleter,
     catalog: ReferenceFaces,
-    settings: ImageAnalysisSettings,
+    collection_id: str,
 ) -> tuple[str, ...]:
     """Take the faces indexed from a reference file out of the collection, and forget them.
 
@@ -77,7 +77,7 @@ def forget_reference_faces(
     """
     previous = catalog.reference_faces(media_id)
     if previous:
-        recognizer.delete_faces(collection_id=settings.face_collection_id, face_ids=previous)
+        recognizer.delete_faces(collection_id=collection_id, face_ids=previous)
     catalog.forget_reference_faces(media_id)
     if previous:
         metrics.add_metric(name="ReferenceFacesRemoved", unit=MetricUnit.Count, value=len(previous))

@@ -67,6 +67,9 @@ FACE_BOOLEAN_ATTRIBUTES = (
 MAX_DOMINANT_COLORS = 5
 MAX_FACES_PER_DELETE = 4096
 
+LIST_FACES_PAGE = 4096
+"""ListFaces' largest MaxResults (its API model: 0 to 4,096)."""
+
 
 def image_parameter(image: ImageRef) -> dict[str, Any]:
     """Build Rekognition's ``Image`` parameter.
@@ -378,6 +381,24 @@ class RekognitionImageAdapter:
             if raw.get("Face", {}).get("ExternalImageId")
         )
         return Answer("SearchFaces", found, response)
+
+    def faces_of(self, *, collection_id: str, external_id: str) -> list[str]:
+        """Face ids of the collection indexed under ``external_id`` (ListFaces, every page).
+
+        ListFaces filters by face or user id only, so the whole collection is read.
+        """
+        found: list[str] = []
+        params: dict[str, Any] = {"CollectionId": collection_id, "MaxResults": LIST_FACES_PAGE}
+        while True:
+            response = self._call(self._client.list_faces, **params)
+            found += [
+                str(face["FaceId"])
+                for face in response.get("Faces", [])
+                if face.get("ExternalImageId") == external_id
+            ]
+            if not response.get("NextToken"):
+                return found
+            params["NextToken"] = response["NextToken"]
 
     def delete_faces(self, *, collection_id: str, face_ids: Sequence[str]) -> None:
         """DeleteFaces (at most 4096 per call, Rekognition's limit)."""

@@ -79,7 +79,7 @@ class RemovalPorts:
     analyze: Callable[[MediaObject], AnalysisOutcome]
 
 
-def result_keys(key: str, settings: ImageAnalysisSettings) -> tuple[list[str], list[str]]:
+def result_keys(key: str, results_prefix: str) -> tuple[list[str], list[str]]:
     """Keys and prefixes of what the analysis derived from ``key`` under ``results/``.
 
     Returns
@@ -87,7 +87,7 @@ def result_keys(key: str, settings: ImageAnalysisSettings) -> tuple[list[str], l
     tuple[list[str], list[str]]
         The image's result document, and the prefix of a video's result pages.
     """
-    return [f"{settings.results_prefix}{key}.json"], [f"{settings.results_prefix}{key}/"]
+    return [f"{results_prefix}{key}.json"], [f"{results_prefix}{key}/"]
 
 
 def remove_media(
@@ -133,9 +133,12 @@ def remove_media(
     faces: tuple[str, ...] = ()
     if removed.key.startswith(settings.faces_prefix):
         faces = forget_reference_faces(
-            media_id, recognizer=ports.faces, catalog=ports.catalog, settings=settings
+            media_id,
+            recognizer=ports.faces,
+            catalog=ports.catalog,
+            collection_id=settings.face_collection_id,
         )
-    keys, prefixes = result_keys(removed.key, settings)
+    keys, prefixes = result_keys(removed.key, settings.results_prefix)
     purged = ports.store.purge(settings.results_bucket, keys, prefixes)
     if entry == "absent" and not faces and not purged:
         return _ignored(media_id, "not_catalogued")

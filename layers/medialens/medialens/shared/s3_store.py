@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -105,19 +105,44 @@ class S3MediaStore:
         int
             How many versions were deleted.
         """
-        exact = set(keys)
-        listed_prefixes = {*exact, *prefixes}
-        doomed: list[ObjectIdentifierTypeDef] = []
-        for prefix in listed_prefixes:
-            paginator = self._client.get_paginator("list_object_versions")
+        exact, under = set(keys), tuple(prefixes)
+        return self._delete_versions(
+            bucket,
+            {*exact, *under},
+            lambda entry: entry["Key"] in exact or entry["Key"].startswith(under),
+        )
+
+    def listed_keys(self, bucket: str, prefix: str) -> list[str]:
+        """Every key with a version or a delete marker under ``prefix``, each once."""
+        found: dict[str, None] = {}
+        paginator = self._client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                found[entry["Key"]] = None
+        return list(found)
+
+    def purge_older_versions(self, bucket: str, key: str) -> int:
+        """Delete every version of ``key`` but the current one; return how many went."""
+        return self._delete_versions(
+            bucket, {key}, lambda entry: entry["Key"] == key and not entry.get("IsLatest")
+        )
+
+    def _delete_versions(
+        self, bucket: str, prefixes: set[str], chosen: Callable[[Mapping[str, Any]], bool]
+    ) -> int:
+        doomed: dict[tuple[str, str], ObjectIdentifierTypeDef] = {}
+        paginator = self._client.get_paginator("list_object_versions")
+        for prefix in prefixes:
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
                 for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
-                    name = entry["Key"]
-                    if name in exact or any(name.startswith(p) for p in prefixes):
-                        doomed.append({"Key": name, "VersionId": entry["VersionId"]})
-        unique = list({(d["Key"], d.get("VersionId")): d for d in doomed}.values())
-        for start in range(0, len(unique), MAX_KEYS_PER_DELETE):
-            batch = unique[start : start + MAX_KEYS_PER_DELETE]
+                    if chosen(entry):
+                        doomed[(entry["Key"], entry["VersionId"])] = {
+                            "Key": entry["Key"],
+                            "VersionId": entry["VersionId"],
+                        }
+        batch_all = list(doomed.values())
+        for start in range(0, len(batch_all), MAX_KEYS_PER_DELETE):
+            batch = batch_all[start : start + MAX_KEYS_PER_DELETE]
             answer = self._client.delete_objects(
                 Bucket=bucket, Delete={"Objects": batch, "Quiet": True}
             )
@@ -127,7 +152,7 @@ class S3MediaStore:
                     f"S3 kept {len(answer['Errors'])} of {len(batch)} versions; first "
                     f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}"
                 )
-        return len(unique)
+        return len(batch_all)
 
     def put_json(self, bucket: str, key: str, document: Mapping[str, Any]) -> None:
         """Write ``document`` as UTF-8 JSON (the bucket's default encryption applies)."""
@@ -137,6 +162,17 @@ class S3MediaStore:
             Body=json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(),
             ContentType="application/json",
         )
+
+    def get_json(self, bucket: str, key: str) -> dict[str, Any] | None:
+        """Read a JSON document; ``None`` when there is none."""
+        try:
+            response = self._client.get_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in GONE_ERRORS:
+                return None
+            raise
+        document: dict[str, Any] = json.loads(response["Body"].read())
+        return document
 
     def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         """Write ``body`` as one object (a model archive, a job script)."""

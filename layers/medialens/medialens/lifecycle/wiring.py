@@ -1,0 +1,29 @@
+"""Composition root of the erasure: the catalog, S3 and the face collection."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from medialens.catalog.writer import DynamoDBCatalog
+from medialens.images.rekognition import RekognitionImageAdapter
+from medialens.lifecycle.erasure import ErasurePorts, ErasureReport, forget_person
+from medialens.lifecycle.settings import ErasureSettings
+from medialens.shared.clock import utc_now
+from medialens.shared.s3_store import S3MediaStore
+
+
+def person_eraser(settings: ErasureSettings) -> Callable[[str], ErasureReport]:
+    """Wire :func:`forget_person` to boto3.
+
+    Returns
+    -------
+    Callable[[str], ErasureReport]
+        Takes a person id, erases it, answers the report.
+    """
+    ports = ErasurePorts(
+        catalog=DynamoDBCatalog(settings.catalog_table),
+        store=S3MediaStore(),
+        faces=RekognitionImageAdapter(),
+    )
+    return functools.partial(forget_person, ports=ports, settings=settings, now=utc_now)
