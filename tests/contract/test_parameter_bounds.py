@@ -18,6 +18,9 @@ from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from tests.support.stack import template
 
+RULE = ("LifecycleConfiguration", "Rules", "[]")
+"""Path to one lifecycle rule; ``[]`` steps into a list's member."""
+
 # Parameter -> (service, operation, path to the request member it becomes).
 FEEDS = {
     "LabelsMinConfidence": ("rekognition", "DetectLabels", ("MinConfidence",)),
@@ -39,6 +42,20 @@ FEEDS = {
         ("TransformResources", "InstanceType"),
     ),
     "EmrIdleTimeoutSeconds": ("emr", "RunJobFlow", ("AutoTerminationPolicy", "IdleTimeout")),
+    **{
+        name: ("s3", "PutBucketLifecycleConfiguration", (*RULE, "Expiration", "Days"))
+        for name in (
+            "ExportsRetentionDays",
+            "MiningRetentionDays",
+            "TransformsRetentionDays",
+            "EmrLogsRetentionDays",
+        )
+    },
+    "NoncurrentVersionRetentionDays": (
+        "s3",
+        "PutBucketLifecycleConfiguration",
+        (*RULE, "NoncurrentVersionExpiration", "NoncurrentDays"),
+    ),
 }
 # Limits the model gives only in words: (parameter, sentence, least, greatest).
 DOCUMENTED = [
@@ -49,6 +66,16 @@ DOCUMENTED = [
         60,
         604800,
     ),
+    *(
+        (name, "must be a non-zero positive integer", 1, None)
+        for name in (
+            "ExportsRetentionDays",
+            "MiningRetentionDays",
+            "TransformsRetentionDays",
+            "EmrLogsRetentionDays",
+            "NoncurrentVersionRetentionDays",
+        )
+    ),
 ]
 
 
@@ -56,7 +83,7 @@ def member(service: str, operation: str, path: tuple[str, ...]) -> Shape:
     model = botocore.session.get_session().get_service_model(service)
     shape: Any = model.operation_model(operation).input_shape
     for name in path:
-        shape = shape.members[name]
+        shape = shape.member if name == "[]" else shape.members[name]
     found: Shape = shape
     return found
 
@@ -83,12 +110,13 @@ def test_a_parameter_stays_within_the_field_it_feeds(name: str) -> None:
 
 @pytest.mark.parametrize(("name", "sentence", "least", "greatest"), DOCUMENTED)
 def test_limits_the_model_states_in_words_hold(
-    name: str, sentence: str, least: int | None, greatest: int
+    name: str, sentence: str, least: int | None, greatest: int | None
 ) -> None:
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", member(*FEEDS[name]).documentation))
     assert sentence in text
     declared = parameter(name)
-    assert int(declared["MaxValue"]) <= greatest
+    if greatest is not None:
+        assert int(declared["MaxValue"]) <= greatest
     if least is not None:
         assert int(declared["MinValue"]) >= least
 
