@@ -31,6 +31,7 @@ ADAPTERS = {
     "medialens.video.queues",
     "medialens.workflows.object_lines",
     "medialens.workflows.related_labels",
+    "medialens.lifecycle.log_groups",
 }
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -18,6 +19,7 @@ from medialens.workflows.related_labels import DynamoDBRelatedLabels
 from medialens.workflows.suggester import RelatedLabel
 from medialens.workflows.tls import emr_certificates
 
+from tests.conftest import SETUP_SESSION_MARK
 from tests.support.stack import REGION, ROOT, Stack, granted_actions, load_handler, resource
 
 # What botocore calls an operation, where IAM's action has another name.
@@ -472,3 +474,43 @@ def test_a_malformed_verify_request_fails_with_its_reason_logged_and_counted(
     [logged] = [r for r in caplog.records if r.getMessage() == "Transform not verified"]
     assert getattr(logged, "reason", "")
     assert "TransformVerificationErrors" in capsys.readouterr().out
+
+
+def retention_event(kind: str, days: int) -> dict[str, Any]:
+    """The ServiceLogRetention request, with the template's own properties."""
+    properties = {
+        key: value
+        for key, value in resource("ServiceLogRetention")["Properties"].items()
+        if key != "ServiceToken"
+    }
+    event = custom_resource_event(kind, "unused", ResourceType="Custom::ServiceLogRetention")
+    event["ResourceProperties"] = {"ServiceToken": "x", **properties, "RetentionInDays": str(days)}
+    return event
+
+
+def test_sagemakers_log_group_gets_a_retention_unless_someone_chose_one(
+    stack: Stack,
+    lambda_context: Any,
+    responses: list[dict[str, Any]],
+    aws_calls: set[str],
+    lambda_region: str,
+) -> None:
+    session = boto3.session.Session(region_name=REGION)
+    setattr(session._session, SETUP_SESSION_MARK, True)  # the test's own calls, not the code's
+    logs = session.client("logs")
+    handler = load_handler("service_log_retention")
+    [group] = resource("ServiceLogRetention")["Properties"]["LogGroups"]
+
+    handler.lambda_handler(retention_event("Create", 30), lambda_context)
+    logs.put_retention_policy(logGroupName=group, retentionInDays=90)  # someone's choice
+    handler.lambda_handler(retention_event("Update", 14), lambda_context)
+    handler.lambda_handler(retention_event("Delete", 14), lambda_context)
+
+    created, updated, _ = responses
+    assert [r["Status"] for r in responses] == ["SUCCESS"] * 3
+    assert json.loads(created["Data"]["Outcome"]) == {group: "set to 30 days"}
+    assert json.loads(updated["Data"]["Outcome"]) == {group: "kept at 90 days"}
+    [described] = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert described["retentionInDays"] == 90
+    assert aws_calls <= granted_actions("ServiceLogRetentionFunction")
+    assert {"logs:CreateLogGroup", "logs:PutRetentionPolicy"} <= aws_calls

@@ -103,6 +103,11 @@ def sns_client() -> SNSClient:
     return client
 
 
+def logs_client() -> Any:
+    """Shared CloudWatch Logs client (untyped: its stubs are not a dependency)."""
+    return _client("logs")
+
+
 def dynamodb_client() -> DynamoDBClient:
     """Shared DynamoDB client (also behind the idempotency records)."""
     client: DynamoDBClient = _client("dynamodb")
