@@ -525,10 +525,11 @@ class LocalLexSession:
             "bot": {
                 "id": "LOCALBOTID",
                 "name": self.bot.name,
-                "aliasId": "TSTALIASID",
-                "aliasName": "TestBotAlias",
+                # The live alias: only it has the code hook (the test alias has none).
+                "aliasId": "LIVEALIAS1",
+                "aliasName": "live",
                 "localeId": self.bot.locale_id,
-                "version": "DRAFT",
+                "version": "1",
             },
             "interpretations": interpretations,
             "sessionState": session_state,

@@ -22,7 +22,7 @@ from samtranslator.translator.transform import transform
 from tests.support.stack import template
 
 # IAM action prefixes whose botocore service name differs; IAM itself is global.
-BOTOCORE_NAMES = {"elasticmapreduce": "emr", "states": "stepfunctions"}
+BOTOCORE_NAMES = {"elasticmapreduce": "emr", "states": "stepfunctions", "lex": "lexv2-runtime"}
 GLOBAL_SERVICES = {"iam", "sts"}
 # Reached by users and by `make e2e`, not by the stack's own roles.
 CALLED_BY_USERS = {"lexv2-runtime", "lexv2-models", "sagemaker-runtime"}

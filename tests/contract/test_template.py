@@ -34,12 +34,15 @@ FUNCTIONS = {
     "VerifyTransformFunction": "verify_transform",
     "PublishSuggestionsFunction": "publish_suggestions",
     "WorkflowArtifactsFunction": "workflow_artifacts",
+    "ForgetPersonFunction": "forget_person",
+    "ServiceLogRetentionFunction": "service_log_retention",
 }
 # Where each function may write objects (the rest of the bucket is others' or media).
 WRITES_UNDER = {
     "VerifyTransformFunction": ("/transforms/",),
     "PublishSuggestionsFunction": ("/models/",),
     "WorkflowArtifactsFunction": ("/jobs/", "/emr-tls/"),
+    "ForgetPersonFunction": ("/results/", "/${FacesPrefix}"),
 }
 # Files a function carries from elsewhere in the repository (sam build copies them in).
 BUNDLED = {
@@ -70,9 +73,11 @@ def test_media_bucket_is_private_encrypted_versioned_and_tls_only() -> None:
     assert all(properties["PublicAccessBlockConfiguration"].values())
     assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert properties["VersioningConfiguration"]["Status"] == "Enabled"
-    [deny] = resource("MediaBucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
-    assert deny["Effect"] == "Deny"
-    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    tls, *boundaries = resource("MediaBucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    assert (tls["Effect"], tls["Action"]) == ("Deny", "s3:*")
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # The rest keep prefixes apart (tests/contract/test_trust_boundaries.py); none allows.
+    assert "Allow" not in str(boundaries)
 
 
 def test_every_store_and_topic_is_encrypted() -> None:
@@ -95,13 +100,17 @@ def test_functions_have_explicit_roles_so_sam_attaches_no_broad_managed_policy()
         )
 
 
+def test_every_function_of_the_template_is_held_to_these_rules() -> None:
+    assert set(FUNCTIONS) == set(resources_of("AWS::Serverless::Function"))
+
+
 def test_each_function_may_write_only_its_own_log_group() -> None:
     for function in FUNCTIONS:
         log_group = resource(function)["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         log_statements = [
             s
             for s in statements_of(function)
-            if any(a.startswith("logs:") for a in as_list(s["Action"]))
+            if {"logs:PutLogEvents", "logs:CreateLogStream"} & set(as_list(s["Action"]))
         ]
         assert [s["Resource"] for s in log_statements] == [{"Fn::GetAtt": [log_group, "Arn"]}]
 
@@ -291,13 +300,17 @@ def test_the_code_hook_checks_the_slots_the_dialog_fills() -> None:
             assert hooks[intent["Name"]][0], f"{intent['Name']} has slots but no dialog hook"
 
 
-def test_the_live_and_test_aliases_call_the_chatbot_function_and_log_conversations() -> None:
+def test_only_the_live_alias_calls_the_chatbot_function_and_both_log_conversations() -> None:
     function_arn = {"Fn::GetAtt": ["ChatbotFunction", "Arn"]}
     bot = resource("MediaBot")["Properties"]
-    for settings in (bot["TestBotAliasSettings"], resource("MediaBotAlias")["Properties"]):
-        [locale] = settings["BotAliasLocaleSettings"]
-        hook = locale["BotAliasLocaleSetting"]["CodeHookSpecification"]["LambdaCodeHook"]
-        assert hook == {"CodeHookInterfaceVersion": "1.0", "LambdaArn": function_arn}
+    live, test = resource("MediaBotAlias")["Properties"], bot["TestBotAliasSettings"]
+    [live_locale] = live["BotAliasLocaleSettings"]
+    hook = live_locale["BotAliasLocaleSetting"]["CodeHookSpecification"]["LambdaCodeHook"]
+    assert hook == {"CodeHookInterfaceVersion": "1.0", "LambdaArn": function_arn}
+    # The console's test alias reaches no data: it has no code hook at all.
+    [test_locale] = test["BotAliasLocaleSettings"]
+    assert "CodeHookSpecification" not in test_locale["BotAliasLocaleSetting"]
+    for settings in (live, test):
         [text_log] = settings["ConversationLogSettings"]["TextLogSettings"]
         assert text_log["Enabled"]
         destination = text_log["Destination"]["CloudWatch"]["CloudWatchLogGroupArn"]
@@ -311,11 +324,41 @@ def test_the_live_and_test_aliases_call_the_chatbot_function_and_log_conversatio
     assert [s["Resource"] for s in logs] == [{"Fn::GetAtt": ["BotConversationLogGroup", "Arn"]}]
 
 
-def test_only_this_bots_aliases_may_invoke_the_code_hook() -> None:
+def test_only_the_live_alias_may_invoke_the_code_hook() -> None:
     permission = resource("ChatbotInvokePermission")["Properties"]
     assert permission["Principal"] == "lexv2.amazonaws.com"
     assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
-    assert "bot-alias/${MediaBot}/" in permission["SourceArn"]["Fn::Sub"]
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["MediaBotAlias", "Arn"]}
+
+
+def test_only_this_accounts_principals_may_talk_to_the_live_alias() -> None:
+    policy = resource("MediaBotAliasPolicy")["Properties"]
+    assert policy["ResourceArn"] == {"Fn::GetAtt": ["MediaBotAlias", "Arn"]}
+    [statement] = policy["Policy"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {
+        "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+    }
+    assert statement["Resource"] == policy["ResourceArn"]
+    assert all(action.startswith("lex:") for action in statement["Action"])
+
+
+def test_conversation_logs_are_encrypted_with_a_key_only_for_them() -> None:
+    group = resource("BotConversationLogGroup")["Properties"]
+    assert group["KmsKeyId"] == {"Fn::GetAtt": ["ConversationLogsKey", "Arn"]}
+    key = resource("ConversationLogsKey")["Properties"]
+    assert key["EnableKeyRotation"] is True
+    [logs] = [s for s in key["KeyPolicy"]["Statement"] if "Service" in s["Principal"]]
+    context = logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]["Fn::Sub"]
+    assert context.endswith(":log-group:" + group["LogGroupName"]["Fn::Sub"])
+
+
+def test_person_and_file_name_slots_are_obfuscated_in_conversation_logs() -> None:
+    slots = {
+        slot["Name"]: slot for intent in bot_locale()["Intents"] for slot in intent.get("Slots", [])
+    }
+    for name in ("Person", "FileName"):
+        assert slots[name]["ObfuscationSetting"] == {"ObfuscationSettingType": "DefaultObfuscation"}
 
 
 def test_the_chatbot_only_reads() -> None:

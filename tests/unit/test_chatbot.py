@@ -628,6 +628,21 @@ def test_a_person_is_found_under_its_person_id(bot: Bot) -> None:
     assert listed(answer) == ["uploads/team.jpg"]
 
 
+def test_a_person_the_catalog_lacks_is_not_named_in_the_info_log(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", log)
+    bot.check("SearchPerson", {"Person": slot("Zelda Unknown", resolved=[])})
+    bot.check("SearchMedia", {"Label": slot("zeppelin", resolved=[])})
+
+    lines = [json.loads(line) for line in log.getvalue().splitlines()]
+    logged = [line for line in lines if line["message"] == "Term not in the catalog"]
+    assert [line["kind"] for line in logged] == ["PERSON", "LABEL"]
+    assert "zelda" not in json.dumps(lines).lower()
+    assert "zeppelin" in logged[1]["term"]
+
+
 def test_a_word_is_searched_without_its_punctuation(bot: Bot, catalog: FakeCatalog) -> None:
     response = bot.check("SearchText", {"Word": slot("Invoice!")})
 

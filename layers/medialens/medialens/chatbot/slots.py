@@ -104,7 +104,9 @@ def _check_term(turn: Turn, intent: Intent, term: TermSlot) -> Intent | LexRespo
         if candidate.lower() not in spellings and exists(term.kind, candidate.lower())
     ]
     metrics.add_metric(name="ChatbotUnknownTerms", unit=MetricUnit.Count, value=1)
-    logger.info("Term not in the catalog", extra={"kind": term.kind.value, "term": said})
+    # A person's name is personal data: the log says a person was asked for, not whom.
+    shown = {} if term.kind is SearchKind.PERSON else {"term": said}
+    logger.info("Term not in the catalog", extra={"kind": term.kind.value, **shown})
     if len(near) == 1:
         # ElicitSlot, not ConfirmIntent: Lex accepts a code hook's ConfirmIntent only where
         # the intent's confirmation step is active, and that would confirm every search.
