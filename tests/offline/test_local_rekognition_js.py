@@ -123,3 +123,26 @@ def test_the_sdk_gets_labels_sorted_by_name(endpoint: str) -> None:
     names = [item["Label"]["Name"] for item in page["output"]["Labels"]]
     assert len(set(names)) > 1
     assert names == sorted(names)
+
+
+def test_the_sdk_lists_a_collections_faces_and_is_refused_what_listfaces_refuses(
+    endpoint: str,
+) -> None:
+    created, listed, too_many, missing = js(
+        endpoint,
+        ("CreateCollection", {"CollectionId": "js-faces"}),
+        ("ListFaces", {"CollectionId": "js-faces", "MaxResults": 4096}),
+        ("ListFaces", {"CollectionId": "js-faces", "MaxResults": 4097}),
+        ("ListFaces", {"CollectionId": "js-nobody"}),
+    )
+
+    assert created["ok"]
+    assert listed["ok"]
+    assert listed["output"]["Faces"] == []
+    assert "NextToken" not in listed["output"]
+    assert (too_many["name"], too_many["status"], too_many["attempts"]) == (
+        "ValidationException",
+        400,
+        1,
+    )
+    assert (missing["name"], missing["status"]) == ("ResourceNotFoundException", 400)
