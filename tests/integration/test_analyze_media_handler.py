@@ -12,6 +12,7 @@ from botocore.stub import Stubber
 
 from tests.support import rekognition as answers
 from tests.support.images import gif_bytes, heic_bytes, jpeg_bytes, mp4_bytes, png_bytes
+from tests.support.s3_examples import EVENTBRIDGE_OBJECT_CREATED, S3_TEST_EVENT
 from tests.support.sam_events import sam_event
 from tests.support.stack import ROOT, Stack, granted_actions, load_handler, resource
 
@@ -198,6 +199,16 @@ def queue_reference_indexing(
     return [record["Face"]["FaceId"] for record in answer["FaceRecords"]]
 
 
+def enrol_alice(stack: Stack, rekognition: Stubber, handler: Any, context: Any) -> list[str]:
+    """Drop Alice's reference photo, have it indexed, and return its face ids."""
+    key = "faces/alice/reference.jpg"
+    event = stack.put_object(key, jpeg_bytes())
+    image = answers.s3_image(stack.bucket, key, event["Records"][0]["s3"]["object"]["versionId"])
+    faces = queue_reference_indexing(rekognition, stack, image, "alice", first=0)
+    invoke(stack, handler, event, context)
+    return faces
+
+
 def test_face_reference_is_indexed_under_the_person_id(
     stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
 ) -> None:
@@ -225,10 +236,7 @@ def test_a_new_reference_photo_replaces_the_persons_old_face(
     stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
 ) -> None:
     key = "faces/alice/reference.jpg"
-    first = stack.put_object(key, jpeg_bytes())
-    image = answers.s3_image(stack.bucket, key, first["Records"][0]["s3"]["object"]["versionId"])
-    old_faces = queue_reference_indexing(rekognition, stack, image, "alice", first=0)
-    invoke(stack, handler, first, lambda_context)
+    old_faces = enrol_alice(stack, rekognition, handler, lambda_context)
     second = stack.put_object(key, png_bytes())
     image = answers.s3_image(stack.bucket, key, second["Records"][0]["s3"]["object"]["versionId"])
     rekognition.add_response(
@@ -259,10 +267,7 @@ def test_a_rejected_new_reference_photo_takes_the_old_face_out_of_the_collection
     stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any, body: bytes, reason: str
 ) -> None:
     key = "faces/alice/reference.jpg"
-    first = stack.put_object(key, jpeg_bytes())
-    image = answers.s3_image(stack.bucket, key, first["Records"][0]["s3"]["object"]["versionId"])
-    old_faces = queue_reference_indexing(rekognition, stack, image, "alice", first=0)
-    invoke(stack, handler, first, lambda_context)
+    old_faces = enrol_alice(stack, rekognition, handler, lambda_context)
     assert stack.search("ByTerm", "PERSON#alice") == [key]
     second = stack.put_object(key, body)
     rekognition.add_response(
@@ -600,44 +605,6 @@ def test_unreadable_messages_are_parked_with_their_reason_and_the_test_event_is_
     assert any("'s3'" in reason for reason in reasons)
 
 
-# The S3 user guide's own examples ("EventBridge event message structure",
-# https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html, and the test event
-# of "Event message structure", .../notification-content-structure.html).
-EVENTBRIDGE_OBJECT_CREATED = {
-    "version": "0",
-    "id": "17793124-05d4-b198-2fde-7ededc63b103",
-    "detail-type": "Object Created",
-    "source": "aws.s3",
-    "account": "111122223333",
-    "time": "2021-11-12T00:00:00Z",
-    "region": "ca-central-1",
-    "resources": ["arn:aws:s3:::amzn-s3-demo-bucket1"],
-    "detail": {
-        "version": "0",
-        "bucket": {"name": "amzn-s3-demo-bucket1"},
-        "object": {
-            "key": "example-key",
-            "size": 5,
-            "etag": "b1946ac92492d2347c6235b4d2611184",
-            "version-id": "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
-            "sequencer": "617f08299329d189",
-        },
-        "request-id": "N4N7GDK58NMKJ12R",
-        "requester": "123456789012",
-        "source-ip-address": "1.2.3.4",
-        "reason": "PutObject",
-    },
-}
-S3_TEST_EVENT = {
-    "Service": "Amazon S3",
-    "Event": "s3:TestEvent",
-    "Time": "2014-10-13T15:57:02.089Z",
-    "Bucket": "amzn-s3-demo-bucket",
-    "RequestId": "5582815E1AEA5ADF",
-    "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
-}
-
-
 @pytest.mark.parametrize(
     ("event", "shape"),
     [
@@ -866,10 +833,7 @@ def test_a_deleted_reference_photo_takes_its_face_out_of_the_collection(
     stack: Stack, rekognition: Stubber, handler: Any, lambda_context: Any
 ) -> None:
     key = "faces/alice/reference.jpg"
-    event = stack.put_object(key, jpeg_bytes())
-    image = answers.s3_image(stack.bucket, key, event["Records"][0]["s3"]["object"]["versionId"])
-    faces = queue_reference_indexing(rekognition, stack, image, "alice", first=0)
-    invoke(stack, handler, event, lambda_context)
+    faces = enrol_alice(stack, rekognition, handler, lambda_context)
     rekognition.add_response(
         "delete_faces",
         {"DeletedFaces": faces},

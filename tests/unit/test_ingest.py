@@ -27,6 +27,7 @@ from medialens.shared.errors import ConfigurationError, MalformedNotificationErr
 from medialens.shared.media import MediaObject, RemovedObject
 from medialens.shared.outcome import AnalysisOutcome, OutcomeStatus
 
+from tests.support.s3_examples import EVENTBRIDGE_OBJECT_DELETED
 from tests.support.sam_events import sam_event
 
 EVENTS = Path(__file__).parents[2] / "events"
@@ -163,35 +164,7 @@ def test_removal_records_tell_a_delete_marker_from_a_version_deleted_for_good() 
 
 
 def test_eventbridges_object_deleted_example_is_a_removal() -> None:
-    # "EventBridge event message structure", Object deleted (using DeleteObject):
-    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
-    body = json.dumps(
-        {
-            "version": "0",
-            "id": "2ee9cc15-d022-99ea-1fb8-1b1bac4850f9",
-            "detail-type": "Object Deleted",
-            "source": "aws.s3",
-            "account": "111122223333",
-            "time": "2021-11-12T00:00:00Z",
-            "region": "ca-central-1",
-            "resources": ["arn:aws:s3:::amzn-s3-demo-bucket1"],
-            "detail": {
-                "version": "0",
-                "bucket": {"name": "amzn-s3-demo-bucket1"},
-                "object": {
-                    "key": "example-key",
-                    "etag": "d41d8cd98f00b204e9800998ecf8427e",
-                    "version-id": "1QW9g1Z99LUNbvaaYVpW9xDlOLU.qxgF",
-                    "sequencer": "617f0837b476e463",
-                },
-                "request-id": "0BH729840619AG5K",
-                "requester": "123456789012",
-                "source-ip-address": "1.2.3.4",
-                "reason": "DeleteObject",
-                "deletion-type": "Delete Marker Created",
-            },
-        }
-    )
+    body = json.dumps(EVENTBRIDGE_OBJECT_DELETED)
     [removed] = parse_message(body).removed
     assert removed == RemovedObject(
         "amzn-s3-demo-bucket1",
