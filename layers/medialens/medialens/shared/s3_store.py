@@ -56,7 +56,8 @@ class S3MediaStore:
             )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code")
-            # Without s3:ListBucket on the whole bucket, S3 answers a deleted key with 403.
+            # Without s3:ListBucket on the whole bucket, S3 answers a missing key with 403
+            # (GetObject, https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
             gone = code in GONE_ERRORS or (
                 code in DENIED_ERRORS and self.current_object(media.bucket, media.key) is None
             )
