@@ -26,6 +26,19 @@ PROBE_PREFIX = "medialens-probe."
 """ExternalImageId prefix of faces indexed only long enough to search for them."""
 
 
+def is_person_id(text: str) -> bool:
+    """Whether ``text`` can name a person.
+
+    Rekognition's ExternalImageId pattern, not a relative path segment, not the probes'
+    prefix.
+    """
+    return (
+        PERSON_ID_PATTERN.fullmatch(text) is not None
+        and text not in RELATIVE_PATH_SEGMENTS
+        and not text.startswith(PROBE_PREFIX)
+    )
+
+
 def person_id_for(key: str, faces_prefix: str) -> str | None:
     """Return the person id of a face-collection drop, or ``None`` for ordinary media.
 
@@ -44,11 +57,7 @@ def person_id_for(key: str, faces_prefix: str) -> str | None:
             "missing_person_id", f"face references go under {faces_prefix}<person-id>/<file>"
         )
     person_id = parts[0]
-    if (
-        not PERSON_ID_PATTERN.fullmatch(person_id)
-        or person_id.startswith(PROBE_PREFIX)
-        or person_id in RELATIVE_PATH_SEGMENTS
-    ):
+    if not is_person_id(person_id):
         raise RejectedMediaError(
             "invalid_person_id",
             f"person id {person_id!r} may only use letters, digits, '_', '.', '-' and ':',"
@@ -75,9 +84,7 @@ def forget_reference_faces(
     tuple[str, ...]
         The face ids deleted (none when the file had none).
     """
-    previous = catalog.reference_faces(media_id)
-    if previous:
-        recognizer.delete_faces(collection_id=collection_id, face_ids=previous)
+    previous = _delete_indexed(media_id, recognizer, catalog, collection_id)
     catalog.forget_reference_faces(media_id)
     if previous:
         metrics.add_metric(name="ReferenceFacesRemoved", unit=MetricUnit.Count, value=len(previous))
@@ -105,9 +112,7 @@ def index_reference_faces(
     Answer[tuple[IndexedFace, ...]]
         The IndexFaces answer; empty when no face was good enough to index.
     """
-    previous = catalog.reference_faces(media_id)
-    if previous:
-        recognizer.delete_faces(collection_id=settings.face_collection_id, face_ids=previous)
+    _delete_indexed(media_id, recognizer, catalog, settings.face_collection_id)
     answer = recognizer.index_faces(
         image, collection_id=settings.face_collection_id, external_id=person_id, max_faces=1
     )
@@ -115,6 +120,16 @@ def index_reference_faces(
         media_id, person_id, tuple(face.face_id for face in answer.found)
     )
     return answer
+
+
+def _delete_indexed(
+    media_id: str, recognizer: FaceDeleter, catalog: ReferenceFaces, collection_id: str
+) -> tuple[str, ...]:
+    """Delete the faces the catalog remembers indexing from ``media_id``; answer their ids."""
+    previous = catalog.reference_faces(media_id)
+    if previous:
+        recognizer.delete_faces(collection_id=collection_id, face_ids=previous)
+    return previous
 
 
 def search_every_face(

@@ -24,12 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from medialens.catalog.writer import EntryRemoval
-from medialens.images.faces import (
-    PERSON_ID_PATTERN,
-    PROBE_PREFIX,
-    RELATIVE_PATH_SEGMENTS,
-    forget_reference_faces,
-)
+from medialens.images.faces import forget_reference_faces, is_person_id
 from medialens.images.ports import FaceDeleter
 from medialens.lifecycle.removal import result_keys
 from medialens.lifecycle.settings import ErasureSettings
@@ -150,11 +145,7 @@ def check_person_id(person_id: str) -> None:
     ------
     InvalidPersonIdError
     """
-    if (
-        not PERSON_ID_PATTERN.fullmatch(person_id)
-        or person_id in RELATIVE_PATH_SEGMENTS
-        or person_id.startswith(PROBE_PREFIX)
-    ):
+    if not is_person_id(person_id):
         raise InvalidPersonIdError(f"{person_id!r} is not a person id")
 
 
