@@ -19,14 +19,13 @@ the id itself. Every step is safe to repeat: a second run finds nothing and says
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from medialens.catalog.writer import EntryRemoval
-from medialens.images.faces import forget_reference_faces, is_person_id
+from medialens.images.faces import is_person_id
 from medialens.images.ports import FaceDeleter
-from medialens.lifecycle.removal import result_keys
+from medialens.lifecycle.removal import EntryCatalog, ResultPurger, result_keys, take_out
 from medialens.lifecycle.settings import ErasureSettings
 from medialens.shared.errors import MedialensError
 from medialens.shared.observability import MetricUnit, logger, metrics
@@ -39,7 +38,7 @@ class InvalidPersonIdError(MedialensError):
     """The id names no person the stack could have enrolled."""
 
 
-class ErasureCatalog(Protocol):
+class ErasureCatalog(EntryCatalog, Protocol):
     """What an erasure reads and deletes in the catalog."""
 
     def media_with_term(self, kind: str, value: str) -> list[str]:
@@ -50,29 +49,13 @@ class ErasureCatalog(Protocol):
         """Make a media item unfindable by one term."""
         ...
 
-    def remove_entry(self, media_id: str, *, sequencer: str | None) -> EntryRemoval:
-        """Delete a media item's entry and its terms."""
-        ...
-
-    def reference_faces(self, media_id: str) -> tuple[str, ...]:
-        """Face ids indexed into the collection from this media id."""
-        ...
-
-    def forget_reference_faces(self, media_id: str) -> None:
-        """Drop the record of this media id's indexed faces."""
-        ...
-
     def record_audit(self, item: dict[str, Any]) -> None:
         """Keep an audit record."""
         ...
 
 
-class ErasureStore(Protocol):
+class ErasureStore(ResultPurger, Protocol):
     """What an erasure does in S3."""
-
-    def purge(self, bucket: str, keys: Iterable[str], prefixes: Iterable[str]) -> int:
-        """Delete every version of ``keys`` and of the keys under ``prefixes``."""
-        ...
 
     def listed_keys(self, bucket: str, prefix: str) -> list[str]:
         """Every key with a version (or delete marker) under ``prefix``."""
@@ -218,17 +201,19 @@ def forget_person(
 
 
 def _forget_reference(key: str, ports: ErasurePorts, settings: ErasureSettings) -> int:
-    """Take a reference photo's faces, entry and results out; answer how many faces went."""
-    deleted = forget_reference_faces(
+    """Take a reference photo's entry, faces and results out; answer how many faces went."""
+    taken = take_out(
         key,
-        recognizer=ports.faces,
+        sequencer=None,
+        reference=True,
         catalog=ports.catalog,
+        store=ports.store,
+        faces=ports.faces,
         collection_id=settings.face_collection_id,
+        results_bucket=settings.media_bucket,
+        results_prefix=settings.results_prefix,
     )
-    ports.catalog.remove_entry(key, sequencer=None)
-    keys, prefixes = result_keys(key, settings.results_prefix)
-    ports.store.purge(settings.media_bucket, keys, prefixes)
-    return len(deleted)
+    return len(taken.faces)
 
 
 def _scrub_results(

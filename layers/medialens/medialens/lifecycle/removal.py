@@ -26,14 +26,22 @@ from typing import Protocol
 from medialens.catalog.writer import EntryRemoval
 from medialens.images.analyze import ignore_reason
 from medialens.images.faces import forget_reference_faces
-from medialens.images.ports import FaceDeleter
+from medialens.images.ports import FaceDeleter, ReferenceFaces
 from medialens.images.settings import ImageAnalysisSettings
 from medialens.shared.media import MediaObject, RemovedObject, sequencer_order
 from medialens.shared.observability import MetricUnit, logger, metrics
 from medialens.shared.outcome import AnalysisOutcome, OutcomeStatus
 
 
-class RemovalCatalog(Protocol):
+class EntryCatalog(ReferenceFaces, Protocol):
+    """What taking a media item out deletes in the catalog."""
+
+    def remove_entry(self, media_id: str, *, sequencer: str | None) -> EntryRemoval:
+        """Delete the entry and its terms unless a later event is recorded."""
+        ...
+
+
+class RemovalCatalog(EntryCatalog, Protocol):
     """What a removal reads and deletes in the catalog."""
 
     def recorded_sequencer(self, media_id: str) -> str | None:
@@ -44,29 +52,59 @@ class RemovalCatalog(Protocol):
         """Return the entry's version id (``""`` without one); ``None`` without an entry."""
         ...
 
-    def remove_entry(self, media_id: str, *, sequencer: str | None) -> EntryRemoval:
-        """Delete the entry and its terms unless a later event is recorded."""
-        ...
 
-    def reference_faces(self, media_id: str) -> tuple[str, ...]:
-        """Face ids indexed into the collection from this media id."""
-        ...
+class ResultPurger(Protocol):
+    """Deletes derived objects with every version."""
 
-    def forget_reference_faces(self, media_id: str) -> None:
-        """Drop the record of this media id's indexed faces."""
+    def purge(self, bucket: str, keys: Iterable[str], prefixes: Iterable[str]) -> int:
+        """Delete every version of ``keys`` and of the keys under ``prefixes``."""
         ...
 
 
-class RemovalStore(Protocol):
+class RemovalStore(ResultPurger, Protocol):
     """What a removal asks of S3."""
 
     def current_object(self, bucket: str, key: str) -> MediaObject | None:
         """Describe the key's current version; ``None`` when it was deleted."""
         ...
 
-    def purge(self, bucket: str, keys: Iterable[str], prefixes: Iterable[str]) -> int:
-        """Delete every version of ``keys`` and of the keys under ``prefixes``."""
-        ...
+
+@dataclass(frozen=True, slots=True)
+class TakenOut:
+    """What :func:`take_out` deleted."""
+
+    entry: EntryRemoval
+    faces: tuple[str, ...] = ()
+    result_versions: int = 0
+
+
+def take_out(
+    media_id: str,
+    *,
+    sequencer: str | None,
+    reference: bool,
+    catalog: EntryCatalog,
+    store: ResultPurger,
+    faces: FaceDeleter,
+    collection_id: str,
+    results_bucket: str,
+    results_prefix: str,
+) -> TakenOut:
+    """Delete a media item's entry and terms, then its reference faces and every result version.
+
+    Nothing is deleted when a later event than ``sequencer`` is recorded (``superseded``).
+    Shared by a removal and by the erasure of a person's reference photos.
+    """
+    entry = catalog.remove_entry(media_id, sequencer=sequencer)
+    if entry == "superseded":
+        return TakenOut(entry)
+    deleted: tuple[str, ...] = ()
+    if reference:
+        deleted = forget_reference_faces(
+            media_id, recognizer=faces, catalog=catalog, collection_id=collection_id
+        )
+    keys, prefixes = result_keys(media_id, results_prefix)
+    return TakenOut(entry, deleted, store.purge(results_bucket, keys, prefixes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,20 +165,21 @@ def remove_media(
         logger.info("Deleted version was the catalogued one; cataloguing the current one")
         metrics.add_metric(name="MediaRestoredVersion", unit=MetricUnit.Count, value=1)
         return ports.analyze(_as_of(current, removed))
-    entry = ports.catalog.remove_entry(media_id, sequencer=sequencer)
-    if entry == "superseded":
+    taken = take_out(
+        media_id,
+        sequencer=sequencer,
+        reference=removed.key.startswith(settings.faces_prefix),
+        catalog=ports.catalog,
+        store=ports.store,
+        faces=ports.faces,
+        collection_id=settings.face_collection_id,
+        results_bucket=settings.results_bucket,
+        results_prefix=settings.results_prefix,
+    )
+    if taken.entry == "superseded":
         return _ignored(media_id, "superseded")
-    faces: tuple[str, ...] = ()
-    if removed.key.startswith(settings.faces_prefix):
-        faces = forget_reference_faces(
-            media_id,
-            recognizer=ports.faces,
-            catalog=ports.catalog,
-            collection_id=settings.face_collection_id,
-        )
-    keys, prefixes = result_keys(removed.key, settings.results_prefix)
-    purged = ports.store.purge(settings.results_bucket, keys, prefixes)
-    if entry == "absent" and not faces and not purged:
+    faces, purged = taken.faces, taken.result_versions
+    if taken.entry == "absent" and not faces and not purged:
         return _ignored(media_id, "not_catalogued")
     logger.info(
         "Media removed",
