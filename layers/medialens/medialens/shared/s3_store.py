@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -115,12 +115,7 @@ class S3MediaStore:
 
     def listed_keys(self, bucket: str, prefix: str) -> list[str]:
         """Every key with a version or a delete marker under ``prefix``, each once."""
-        found: dict[str, None] = {}
-        paginator = self._client.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
-                found[entry["Key"]] = None
-        return list(found)
+        return list(dict.fromkeys(entry["Key"] for entry in self._versions(bucket, prefix)))
 
     def purge_older_versions(self, bucket: str, key: str) -> int:
         """Delete every version of ``key`` but the current one; return how many went."""
@@ -132,15 +127,13 @@ class S3MediaStore:
         self, bucket: str, prefixes: set[str], chosen: Callable[[Mapping[str, Any]], bool]
     ) -> int:
         doomed: dict[tuple[str, str], ObjectIdentifierTypeDef] = {}
-        paginator = self._client.get_paginator("list_object_versions")
         for prefix in prefixes:
-            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-                for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
-                    if chosen(entry):
-                        doomed[(entry["Key"], entry["VersionId"])] = {
-                            "Key": entry["Key"],
-                            "VersionId": entry["VersionId"],
-                        }
+            for entry in self._versions(bucket, prefix):
+                if chosen(entry):
+                    doomed[(entry["Key"], entry["VersionId"])] = {
+                        "Key": entry["Key"],
+                        "VersionId": entry["VersionId"],
+                    }
         batch_all = list(doomed.values())
         for start in range(0, len(batch_all), MAX_KEYS_PER_DELETE):
             batch = batch_all[start : start + MAX_KEYS_PER_DELETE]
@@ -154,6 +147,13 @@ class S3MediaStore:
                     f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}"
                 )
         return len(batch_all)
+
+    def _versions(self, bucket: str, prefix: str) -> Iterator[Mapping[str, Any]]:
+        """Every version and delete marker under ``prefix``, page after page."""
+        paginator = self._client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            yield from page.get("Versions", [])
+            yield from page.get("DeleteMarkers", [])
 
     def put_json(self, bucket: str, key: str, document: Mapping[str, Any]) -> None:
         """Write ``document`` as UTF-8 JSON (the bucket's default encryption applies)."""
