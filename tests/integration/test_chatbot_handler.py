@@ -842,7 +842,7 @@ def test_a_spoken_search_says_the_suggestions_last(chat: ChatStack, lambda_conte
 
     assert cards(response) == []
     [sentence] = texts(response)
-    assert sentence.endswith(". You may also like sky and space.")
+    assert sentence.endswith("; you may also like sky and space.")
 
 
 def test_a_label_without_suggestions_is_answered_without_them(

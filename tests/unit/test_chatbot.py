@@ -360,6 +360,11 @@ def closed(response: Mapping[str, Any], state: str) -> bool:
 @pytest.fixture
 def catalog() -> FakeCatalog:
     """A small catalog: dogs, a cat, words, people, flagged media, files."""
+    return small_catalog()
+
+
+def small_catalog() -> FakeCatalog:
+    """Build :func:`catalog`'s catalog (for other modules' fixtures)."""
     fake = FakeCatalog()
     fake.add(photo("uploads/dog-park.jpg", 3), SearchKind.LABEL, "dog", 97.5)
     fake.add(video("uploads/dog-run.mp4", 5), SearchKind.LABEL, "dog", 88.0, (3, 4, 5, 40))
@@ -896,9 +901,12 @@ def suggestion_line(response: Mapping[str, Any]) -> str | None:
     if not found:
         return None
     assert found[0] == texts(response)[-1], "the suggestions end the answer"
-    start = found[0].index("You may also like")
-    assert found[0][start - 1] in "\n ", "a line (written) or a sentence (spoken) of its own"
-    return found[0][start:]
+    # A line of its own (written), or the last clause of the one sentence (spoken).
+    written = found[0].find("\nYou may also like")
+    if written >= 0:
+        return found[0][written + 1 :]
+    start = found[0].index("; you may also like")
+    return "Y" + found[0][start + 3 :]
 
 
 def buttons(response: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -1062,7 +1070,7 @@ def test_a_spoken_answer_says_the_suggestions_in_its_one_sentence(dozen: FakeCat
     [sentence] = texts(response)
     assert sentence.startswith("Here are photos and videos with dog: ")
     assert sentence.endswith(
-        " Say 'more' for the next ones. You may also like pet, animal and mammal."
+        "; say 'more' for the next ones; you may also like pet, animal and mammal."
     )
 
 
@@ -1153,9 +1161,13 @@ def test_suggestions_never_push_results_out_of_a_full_message(mode: str) -> None
         assert conversation(suggested) == conversation(plain), length
         assert texts(suggested)[:-1] == texts(plain)[:-1], length
         line = suggestion_line(suggested)
-        separator = "\n" if mode == "Text" else " "
-        ending = "" if line is None else separator + line
-        assert texts(suggested)[-1] == texts(plain)[-1] + ending, length
+        if mode == "Text":
+            ending = "" if line is None else "\n" + line
+            assert texts(suggested)[-1] == texts(plain)[-1] + ending, length
+        else:
+            # Spoken, the suggestions end the answer's one sentence.
+            assert line is not None
+            assert texts(suggested)[-1] == f"{texts(plain)[-1][:-1]}; y{line[1:]}", length
         endings.add(line)
 
     cottage, wall, boat = (r.label for r in LONG_RULES["x"])

@@ -8,11 +8,9 @@ from typing import Any
 
 import pytest
 from medialens.catalog.models import MediaType, SearchKind, SearchQuery
+from medialens.chatbot.channels import BUTTON_TEXT_LIMIT, CARD_TEXT_LIMIT, MAX_BUTTONS
 from medialens.chatbot.conversation import Conversation
 from medialens.chatbot.lex import (
-    BUTTON_TEXT_LIMIT,
-    CARD_TEXT_LIMIT,
-    MAX_BUTTONS,
     ConfirmationState,
     DialogActionType,
     InputMode,

@@ -13,19 +13,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from medialens.chatbot.channels import BUTTON_TEXT_LIMIT, TEXT, ChannelStyle, cut, style_of
 from medialens.shared.errors import MalformedLexEventError
-
-CARD_TEXT_LIMIT = 250
-"""Longest title or subtitle of an image response card."""
-
-BUTTON_TEXT_LIMIT = 50
-"""Longest text or value of a response card button."""
-
-MESSAGE_CONTENT_LIMIT = 1024
-"""Longest content of one message."""
-
-MAX_BUTTONS = 3
-"""Most buttons a response card holds (the API takes 5; the response-format guide says 3)."""
 
 
 class InvocationSource(StrEnum):
@@ -279,6 +268,11 @@ class LexRequest:
         """Whether the answer will be read out (no links, lists kept short)."""
         return self.input_mode is not InputMode.TEXT
 
+    @property
+    def channel(self) -> ChannelStyle:
+        """The channel the answer goes to: speech, Slack, Facebook, Twilio SMS or text."""
+        return style_of(self.input_mode.value, self.request_attributes)
+
 
 @dataclass(frozen=True, slots=True)
 class ResponseCard:
@@ -288,22 +282,27 @@ class ResponseCard:
     subtitle: str | None = None
     buttons: tuple[tuple[str, str], ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise within Lex's limits (long texts cut; extra or over-long buttons dropped)."""
-        card: dict[str, Any] = {"title": _cut(self.title, CARD_TEXT_LIMIT)}
+    def offered(self, channel: ChannelStyle = TEXT) -> tuple[tuple[str, str], ...]:
+        """Return the buttons the channel can show: at most ``max_buttons``, values within Lex's.
+
+        A cut value would send something else than what the button offers: such a
+        button is left out rather than cut.
+        """
+        fitting = [b for b in self.buttons if 0 < len(b[1]) <= BUTTON_TEXT_LIMIT]
+        return tuple(fitting[: channel.max_buttons])
+
+    def to_dict(self, channel: ChannelStyle = TEXT) -> dict[str, Any]:
+        """Serialise within Lex's and the channel's limits (long texts cut)."""
+        card: dict[str, Any] = {"title": cut(self.title, channel.card_title_limit)}
         if self.subtitle:
-            card["subtitle"] = _cut(self.subtitle, CARD_TEXT_LIMIT)
-        # A cut value would send something else than what the button offers: left out.
-        buttons = [b for b in self.buttons if len(b[1]) <= BUTTON_TEXT_LIMIT][:MAX_BUTTONS]
+            card["subtitle"] = cut(self.subtitle, channel.card_subtitle_limit)
+        buttons = self.offered(channel)
         if buttons:
             card["buttons"] = [
-                {"text": _cut(text, BUTTON_TEXT_LIMIT), "value": value} for text, value in buttons
+                {"text": cut(text, channel.button_text_limit), "value": value}
+                for text, value in buttons
             ]
         return card
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,9 +315,10 @@ class LexResponse:
     session_attributes: Mapping[str, str] = field(default_factory=dict)
     slot_to_elicit: str | None = None
     card: ResponseCard | None = None
+    channel: ChannelStyle = TEXT
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialise in the documented response format."""
+        """Serialise in the documented response format, shaped for ``channel``."""
         dialog_action: dict[str, Any] = {"type": self.action.value}
         if self.slot_to_elicit is not None:
             dialog_action["slotToElicit"] = self.slot_to_elicit
@@ -329,14 +329,20 @@ class LexResponse:
         if self.intent is not None:
             session_state["intent"] = self.intent.to_dict()
         response: dict[str, Any] = {"sessionState": session_state}
+        channel = self.channel
+        offered = self.card.offered(channel) if self.card is not None else ()
         messages: list[dict[str, Any]] = [
-            {"contentType": "PlainText", "content": _cut(text, MESSAGE_CONTENT_LIMIT)}
-            for text in self.messages
-            if text
+            {"contentType": "PlainText", "content": text}
+            for text in channel.shape(
+                self.messages, () if channel.cards else [value for _, value in offered]
+            )
         ]
-        if self.card is not None:
+        if self.card is not None and channel.cards:
             messages.append(
-                {"contentType": "ImageResponseCard", "imageResponseCard": self.card.to_dict()}
+                {
+                    "contentType": "ImageResponseCard",
+                    "imageResponseCard": self.card.to_dict(channel),
+                }
             )
         if messages:
             response["messages"] = messages

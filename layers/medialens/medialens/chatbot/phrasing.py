@@ -6,12 +6,6 @@ from collections.abc import Sequence
 
 from medialens.catalog.models import MediaSummary
 
-MESSAGE_LIMIT = 1000
-"""Longest list of results in one message (Lex takes 1,024 characters)."""
-
-SPOKEN_LIMIT = 600
-"""Longest list of names in a spoken answer (the rest of the sentence fits around it)."""
-
 DISPLAY_NAME_LIMIT = 160
 """Longest media id shown in a listed result; longer ones keep their start and end."""
 

@@ -14,19 +14,11 @@ from medialens.catalog.models import (
     SearchPage,
     SearchQuery,
 )
+from medialens.chatbot.channels import BUTTON_TEXT_LIMIT, MAX_BUTTONS, ChannelStyle
 from medialens.chatbot.conversation import Conversation
-from medialens.chatbot.lex import (
-    BUTTON_TEXT_LIMIT,
-    MAX_BUTTONS,
-    MESSAGE_CONTENT_LIMIT,
-    IntentState,
-    LexResponse,
-    ResponseCard,
-)
+from medialens.chatbot.lex import IntentState, LexResponse, ResponseCard
 from medialens.chatbot.phrasing import (
     DISPLAY_NAME_LIMIT,
-    MESSAGE_LIMIT,
-    SPOKEN_LIMIT,
     count_fitting,
     join,
     quoted,
@@ -144,9 +136,10 @@ def _search(turn: Turn, query: SearchQuery, *, cursor: str | None, shown: int) -
     fresh = cursor is None
     if not found:
         return _nothing_found(turn, query, page, shown, fresh=fresh)
-    spoken = turn.request.spoken
+    channel = turn.request.channel
+    spoken = channel.spoken
     items = [spoken_name(s) if spoken else _describe_match(m, s) for m, s in found]
-    fitting = count_fitting(items, SPOKEN_LIMIT if spoken else MESSAGE_LIMIT)
+    fitting = count_fitting(items, channel.list_limit)
     next_cursor = page.cursor
     if fitting < len(found) and found[fitting - 1][0].cursor is not None:
         # What did not fit in the answer is listed by "more", not skipped.
@@ -164,7 +157,7 @@ def _search(turn: Turn, query: SearchQuery, *, cursor: str | None, shown: int) -
         numbered = [f"{position}. {item}" for position, item in enumerate(items, start=first)]
         messages = [header, "\n".join(numbered)]
     suggested = _suggestions(turn, query) if fresh else ()
-    messages[-1], suggested = _with_suggestions(messages[-1], suggested, spoken=spoken)
+    messages[-1], suggested = _with_suggestions(messages[-1], suggested, channel)
     buttons = _with_suggestion_buttons(_refine_buttons(query, more), query, suggested)
     return turn.close(
         IntentState.FULFILLED,
@@ -197,7 +190,7 @@ def _nothing_found(
         if fresh:
             # A search that is over and found nothing: what goes with it may be there.
             text, suggested = _with_suggestions(
-                text, _suggestions(turn, query), spoken=turn.request.spoken
+                text, _suggestions(turn, query), turn.request.channel
             )
     buttons = _with_suggestion_buttons(
         _refine_buttons(query, page.cursor is not None), query, suggested
@@ -250,21 +243,24 @@ def _suggestions(turn: Turn, query: SearchQuery) -> tuple[str, ...]:
 
 
 def _with_suggestions(
-    message: str, labels: Sequence[str], *, spoken: bool
+    message: str, labels: Sequence[str], channel: ChannelStyle
 ) -> tuple[str, tuple[str, ...]]:
-    """End ``message`` with the suggestions that fit in Lex's message limit.
+    """End ``message`` with the suggestions that fit in the channel's message limit.
 
     The results were fitted first: suggestions only take the room they leave, dropping
     the weakest until the line fits (or leaving it out). Returns the message and the
-    labels it suggests.
+    labels it suggests. A channel that offers replies in text (SMS) offers them there,
+    as the card's buttons, not in a sentence of their own.
     """
+    if channel.replies_in_text:
+        return message, tuple(labels)
     for count in range(len(labels), 0, -1):
         kept = tuple(labels[:count])
-        if spoken:
+        if channel.spoken:
             longer = f"{message} You may also like {join(list(kept))}."
         else:
             longer = f"{message}\nYou may also like: {', '.join(kept)}."
-        if len(longer) <= MESSAGE_CONTENT_LIMIT:
+        if len(longer) <= channel.message_limit:
             return longer, kept
     return message, ()
 

@@ -7,13 +7,8 @@ from collections.abc import Sequence
 
 from medialens.catalog.keys import spellings
 from medialens.catalog.models import MediaSummary, MediaType
-from medialens.chatbot.lex import (
-    BUTTON_TEXT_LIMIT,
-    IntentState,
-    LexResponse,
-    ResponseCard,
-    SlotValue,
-)
+from medialens.chatbot.channels import BUTTON_TEXT_LIMIT
+from medialens.chatbot.lex import IntentState, LexResponse, ResponseCard, SlotValue
 from medialens.chatbot.phrasing import first, join, spoken_name
 from medialens.chatbot.searches import media_links
 from medialens.chatbot.slots import FILE_NAME

@@ -93,7 +93,8 @@ class Turn:
             intent=self.intent.with_state(state),
             messages=messages,
             session_attributes=self.attributes(conversation or _answered(self.conversation), links),
-            card=None if self.request.spoken else card,
+            card=card,
+            channel=self.request.channel,
         )
 
     def delegate(self, intent: Intent) -> LexResponse:
@@ -102,6 +103,7 @@ class Turn:
             action=DialogActionType.DELEGATE,
             intent=intent,
             session_attributes=self.attributes(_answered(self.conversation)),
+            channel=self.request.channel,
         )
 
     def elicit(
@@ -137,7 +139,8 @@ class Turn:
             messages=[message],
             session_attributes=self.attributes(conversation),
             slot_to_elicit=slot,
-            card=None if self.request.spoken else card,
+            card=card,
+            channel=self.request.channel,
         )
 
 
