@@ -24,6 +24,7 @@ from medialens.chatbot.channels import (
     one_sentence,
     style_of,
 )
+from medialens.workflows.suggester import RelatedLabel
 
 from tests.unit.test_chatbot import (
     DOG_RULES,
@@ -159,7 +160,9 @@ def test_long_names_and_labels_are_cut_to_the_channel(
 def test_slack_and_facebook_get_the_same_buttons_with_their_own_texts(
     catalog: FakeCatalog,
 ) -> None:
-    rules = {"dog": (replace(DOG_RULES["dog"][0], label="golden retriever puppy"),)}
+    rules: dict[str, tuple[RelatedLabel, ...]] = {
+        "dog": (replace(DOG_RULES["dog"][0], label="golden retriever puppy"),)
+    }
     answers = {
         channel: bot_on(channel, catalog, related=FakeRelated(rules)).ask(
             "SearchMedia", {"Label": slot("dog")}
