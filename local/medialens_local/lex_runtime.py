@@ -36,6 +36,7 @@ from medialens_local.lex import (
     LocalLexSession,
 )
 from medialens_local.loopback import QuietHandler, Served, start
+from medialens_local.template import Resolver
 
 TEXT_PATH = re.compile(
     r"^/bots/(?P<bot>[^/]+)/botAliases/(?P<alias>[^/]+)/botLocales/(?P<locale>[^/]+)"
@@ -403,6 +404,50 @@ def serve(runtime: LexRuntime, host: str = "127.0.0.1", port: int = 0) -> Served
             self.wfile.write(payload)
 
     return start("lexv2-runtime", Handler, host, port)
+
+
+LOCAL_BOT_ID = "LOCALBOTID"
+LOCAL_BOT_ALIAS_ID = "LOCALALIAS"
+"""The ids the local runtime answers the template's bot and live alias under (10 characters,
+as on AWS)."""
+
+
+def template_alias(
+    resolver: Resolver, code_hook: Callable[[str], CodeHook], locale_id: str = "en_US"
+) -> BotAlias:
+    """Serve the template's bot behind its live alias, whose code hook the template names.
+
+    Parameters
+    ----------
+    resolver : Resolver
+        Resolves the template's references for the local stack.
+    code_hook : Callable[[str], CodeHook]
+        Makes the caller of a function by its logical id (``Router.caller``).
+    locale_id : str, optional
+
+    Returns
+    -------
+    BotAlias
+    """
+    [alias] = resolver.resources("AWS::Lex::BotAlias").values()
+    [bot] = resolver.resources("AWS::Lex::Bot").values()
+    [setting] = [
+        s for s in alias["Properties"]["BotAliasLocaleSettings"] if s["LocaleId"] == locale_id
+    ]
+    hook = setting["BotAliasLocaleSetting"]["CodeHookSpecification"]["LambdaCodeHook"]
+    function = hook["LambdaArn"]["Fn::GetAtt"][0]
+    return BotAlias(
+        bot_id=LOCAL_BOT_ID,
+        alias_id=LOCAL_BOT_ALIAS_ID,
+        alias_name=str(alias["Properties"]["BotAliasName"]),
+        locales={
+            locale_id: BotDefinition.from_template(
+                resolver.template, locale_id, resolve=resolver.resolve
+            )
+        },
+        code_hook=code_hook(function),
+        idle_session_ttl_s=float(bot["Properties"]["IdleSessionTTLInSeconds"]),
+    )
 
 
 @contextmanager

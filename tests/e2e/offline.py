@@ -31,8 +31,12 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 from medialens_local.aws import REGION, LocalAws, local_aws
-from medialens_local.lex import BotDefinition
-from medialens_local.lex_runtime import BotAlias, serving
+from medialens_local.lex_runtime import (
+    LOCAL_BOT_ALIAS_ID,
+    LOCAL_BOT_ID,
+    serving,
+    template_alias,
+)
 from medialens_local.router import Router
 from medialens_local.stack import local_rekognition
 
@@ -49,8 +53,6 @@ from tests.support.workflows import (
     stand_ins,
 )
 
-BOT_ID = "LOCALBOTID"
-BOT_ALIAS_ID = "LOCALALIAS"
 POLL_S = 0.05
 OFFLINE_TIMEOUTS = Timeouts(image_s=120, video_s=300, batch_transform_s=300, label_mining_s=600)
 """Far above what the journeys take here (seconds), far below a deployed stack's waits."""
@@ -123,30 +125,6 @@ class OfflineTarget(Target):
         """
         if self.spark is None:
             raise RuntimeError("the offline stack was started without a Spark session")
-
-
-def _bot(aws: LocalAws, router: Router, lock: threading.RLock) -> BotAlias:
-    """The template's bot behind its live alias, whose code hook the template names."""
-    template = aws.resolver.template
-    [alias] = aws.resolver.resources("AWS::Lex::BotAlias").values()
-    [bot] = aws.resolver.resources("AWS::Lex::Bot").values()
-    [setting] = [
-        s for s in alias["Properties"]["BotAliasLocaleSettings"] if s["LocaleId"] == LOCALE_ID
-    ]
-    hook = setting["BotAliasLocaleSetting"]["CodeHookSpecification"]["LambdaCodeHook"]
-    function = hook["LambdaArn"]["Fn::GetAtt"][0]
-    return BotAlias(
-        bot_id=BOT_ID,
-        alias_id=BOT_ALIAS_ID,
-        alias_name=str(alias["Properties"]["BotAliasName"]),
-        locales={
-            LOCALE_ID: BotDefinition.from_template(
-                template, LOCALE_ID, resolve=aws.resolver.resolve
-            )
-        },
-        code_hook=router.caller(function, lock),
-        idle_session_ttl_s=float(bot["Properties"]["IdleSessionTTLInSeconds"]),
-    )
 
 
 def _lambda_functions(
@@ -260,15 +238,17 @@ def offline_target(spark: Any = None) -> Iterator[OfflineTarget]:
             handlers = StandIns(handlers={**sagemaker.handlers, **emr.handlers})
             with (
                 stand_ins(monkeypatch, handlers),
-                serving([_bot(aws, router, lock)]) as lex,
+                serving(
+                    [template_alias(aws.resolver, lambda fn: router.caller(fn, lock), LOCALE_ID)]
+                ) as lex,
             ):
                 resources = StackResources(
                     bucket=aws.bucket,
                     catalog_table=aws.resolver.ref("CatalogTable"),
                     uploads_prefix=aws.resolver.ref("UploadsPrefix"),
                     model_data_key=aws.resolver.ref("ModelDataKey"),
-                    bot_id=BOT_ID,
-                    bot_alias_id=BOT_ALIAS_ID,
+                    bot_id=LOCAL_BOT_ID,
+                    bot_alias_id=LOCAL_BOT_ALIAS_ID,
                     batch_transform_state_machine_arn=_batch_transform(aws),
                     label_mining_state_machine_arn=_label_mining(aws),
                 )
