@@ -380,6 +380,25 @@ def serve(runtime: LexRuntime, host: str = "127.0.0.1", port: int = 0) -> Served
         def do_DELETE(self) -> None:
             self._unknown()
 
+        def do_OPTIONS(self) -> None:
+            # A browser's preflight: a page on another origin (the web chat) signs its
+            # calls, and the Authorization and X-Amz-* headers need the runtime's consent.
+            self.send_response(HTTPStatus.OK)
+            self._cors()
+            self.send_header("Access-Control-Allow-Methods", "POST, PUT, GET, DELETE")
+            self.send_header(
+                "Access-Control-Allow-Headers",
+                self.headers.get("Access-Control-Request-Headers") or "*",
+            )
+            self.send_header("Access-Control-Max-Age", "600")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def _cors(self) -> None:
+            self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin") or "*")
+            self.send_header("Access-Control-Expose-Headers", "x-amzn-RequestId, x-amzn-ErrorType")
+            self.send_header("Vary", "Origin")
+
         def _unknown(self) -> None:
             if self.headers.get("Content-Length"):
                 self.rfile.read(int(self.headers["Content-Length"]))
@@ -398,6 +417,7 @@ def serve(runtime: LexRuntime, host: str = "127.0.0.1", port: int = 0) -> Served
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+            self._cors()
             if error is not None:
                 self.send_header("x-amzn-ErrorType", error)
             self.end_headers()

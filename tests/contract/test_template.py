@@ -36,6 +36,7 @@ FUNCTIONS = {
     "WorkflowArtifactsFunction": "workflow_artifacts",
     "ForgetPersonFunction": "forget_person",
     "ServiceLogRetentionFunction": "service_log_retention",
+    "WebChatSiteFunction": "web_chat_site",
 }
 # Where each function may write objects (the rest of the bucket is others' or media).
 WRITES_UNDER = {
@@ -43,6 +44,8 @@ WRITES_UNDER = {
     "PublishSuggestionsFunction": ("/models/",),
     "WorkflowArtifactsFunction": ("/jobs/", "/emr-tls/"),
     "ForgetPersonFunction": ("/results/", "/${FacesPrefix}"),
+    # The page's own bucket, not the media bucket.
+    "WebChatSiteFunction": ("${WebChatBucket.Arn}/",),
 }
 # Files a function carries from elsewhere in the repository (sam build copies them in).
 BUNDLED = {
@@ -51,6 +54,10 @@ BUNDLED = {
         "label_mining.py": "jobs/label_mining.py",
         "emr_bootstrap.sh": "jobs/emr_bootstrap.sh",
         "requirements-emr.txt": "jobs/requirements-emr.txt",
+    },
+    "web_chat_site": {
+        name: f"web/{name}"
+        for name in ("index.html", "chat.js", "chat.css", "vendor/aws4fetch.esm.js")
     },
 }
 VIDEO_API_NAMES = (

@@ -1,0 +1,1 @@
+../../../../web/vendor/aws4fetch.esm.js

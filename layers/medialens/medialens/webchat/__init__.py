@@ -1,0 +1,1 @@
+"""The web chat's page: published to its bucket at deploy."""
