@@ -377,14 +377,19 @@ async function main() {
   const signedIn = idToken();
   if (!signedIn) {
     page.signedOut();
-    return;
-  }
-  page.signedIn(signedIn.claims);
-  try {
-    await page.bot.ready();
-  } catch (error) {
-    if (error instanceof SignInNeeded) page.signedOut();
-    else page.problem(error.message);
+  } else {
+    page.signedIn(signedIn.claims);
+    try {
+      await page.bot.ready();
+    } catch (error) {
+      if (error instanceof SignInNeeded) {
+        page.signedOut();
+      } else {
+        // Signed in, but not allowed to chat (or the identity pool failed): say why.
+        $("ask").hidden = true;
+        page.problem(error.message);
+      }
+    }
   }
   document.body.dataset.ready = "true";
 }

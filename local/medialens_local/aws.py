@@ -132,8 +132,11 @@ class LocalAws:
     @property
     def bucket(self) -> str:
         """The template's media bucket."""
-        [logical_id] = self.resolver.resources("AWS::S3::Bucket")
-        return self.resolver.ref(logical_id)
+        return self.resolver.ref(MEDIA_BUCKET)
+
+
+MEDIA_BUCKET = "MediaBucket"
+"""The bucket files are dropped in; the template's other (the web chat's page) is quiet."""
 
 
 def queue_arn(name: str) -> str:
@@ -208,7 +211,9 @@ def _create_messaging(aws: LocalAws) -> None:
 def _create_bucket(aws: LocalAws) -> None:
     s3 = aws.client("s3")
     for logical_id, bucket in aws.resolver.resources("AWS::S3::Bucket").items():
-        name = aws.resolver.resolve(bucket["Properties"]["BucketName"])
+        named = bucket["Properties"].get("BucketName")
+        # CloudFormation names an unnamed bucket <stack>-<logical id>-<random>, lower case.
+        name = aws.resolver.resolve(named) if named else f"medialens-{logical_id.lower()}-local"
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
         if bucket["Properties"].get("VersioningConfiguration", {}).get("Status") == "Enabled":
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
@@ -272,7 +277,7 @@ def _route_functions(aws: LocalAws) -> None:
 
 def _bucket_queue_notifications(aws: LocalAws) -> list[dict[str, Any]]:
     """Resolve the bucket's own ``QueueConfigurations``: S3 sends to those queues itself."""
-    [bucket] = aws.resolver.resources("AWS::S3::Bucket").values()
+    bucket = aws.resolver.resources("AWS::S3::Bucket")[MEDIA_BUCKET]
     notifications = bucket["Properties"].get("NotificationConfiguration", {})
     found = []
     for queue in notifications.get("QueueConfigurations", []):

@@ -5,6 +5,9 @@ Starts the offline stack, analyses the bundled samples (or ``ARGS=folder``) exac
 Lex V2 event the real service would send (see :mod:`medialens_local.lex`), and the real
 ChatbotFunction handler answers it. Handler logs go to ``out/chat.log``.
 
+``make chat ARGS=--web`` serves the web chat's page (``web/``) instead, against the local
+Lex runtime and local S3, with the sign-in stand-ins of :mod:`medialens_local.web_chat`.
+
 When ``make workflows`` has run, the label rules it mined (``out/workflows/mining/
 related_labels``) are trained and published into the offline catalog as the pipeline
 publishes them, so label searches end with "You may also like: ...".
@@ -16,6 +19,7 @@ import argparse
 import contextlib
 import json
 import sys
+import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -29,8 +33,17 @@ from rich.markup import escape
 
 from medialens_local.aws import LocalAws
 from medialens_local.lex import BotDefinition, BotReply, LocalLexSession
-from medialens_local.stack import OUT, SAMPLES, ModelMissingError, analysed, progress_bar
+from medialens_local.lex_runtime import serving, template_alias
+from medialens_local.stack import (
+    OUT,
+    SAMPLES,
+    ModelMissingError,
+    OfflineStack,
+    analysed,
+    progress_bar,
+)
 from medialens_local.template import load_template
+from medialens_local.web_chat import WebChatSetting, serve
 
 FUNCTION = "ChatbotFunction"
 RELATED_LABELS = Path("workflows", "mining", "related_labels")
@@ -144,7 +157,47 @@ def _messages(said: list[str], console: Console) -> Iterator[str]:
             yield text
 
 
-def chat(folder: Path, console: Console, said: Iterable[str], *, speech: bool, trace: bool) -> int:
+@contextlib.contextmanager
+def web_chat(stack: OfflineStack, port: int = 0) -> Iterator[str]:
+    """Serve the web chat over ``stack`` while the ``with`` block runs; yield its address.
+
+    Parameters
+    ----------
+    stack : OfflineStack
+        The analysed offline stack: its bot answers, its S3 serves the thumbnails.
+    port : int, optional
+        The page's port; 0 picks a free one.
+    """
+    lock = threading.RLock()
+    resolver = stack.aws.resolver
+    alias = template_alias(resolver, lambda function: stack.router.caller(function, lock))
+    [group] = resolver.resources("AWS::Cognito::UserPoolGroup").values()
+    with serving([alias]) as lex:
+        served = serve(
+            WebChatSetting(
+                lex_endpoint=lex.endpoint,
+                media_endpoint=stack.aws.endpoint,
+                bot_id=alias.bot_id,
+                bot_alias_id=alias.alias_id,
+                chat_group=str(group["Properties"]["GroupName"]),
+            ),
+            port=port,
+        )
+        try:
+            yield served.endpoint + "/"
+        finally:
+            served.stop()
+
+
+def chat(
+    folder: Path,
+    console: Console,
+    said: Iterable[str],
+    *,
+    speech: bool,
+    trace: bool,
+    web_port: int | None = None,
+) -> int:
     """Analyse ``folder`` offline, then hold the conversation; return the exit code."""
     log_path = OUT / "chat.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,6 +218,19 @@ def chat(folder: Path, console: Console, said: Iterable[str], *, speech: bool, t
 
         bot = BotDefinition.from_template(load_template(), resolve=stack.aws.resolver.resolve)
         suggestions = _suggestions_note(stack.aws, OUT)
+        if web_port is not None:
+            address = resources.enter_context(web_chat(stack, web_port))
+            console.print(
+                f"{len(stack.drops)} files analysed into the offline catalog. The web chat is at "
+                f"[bold]{address}[/bold] (sign-in is a local stand-in); Ctrl-C ends. "
+                f"Handler logs: {log_path}"
+            )
+            console.print(suggestions)
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                console.print()
+            return 0
 
         session = LocalLexSession(
             bot,
@@ -194,13 +260,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--speech", action="store_true", help="send messages as speech input")
     parser.add_argument("--trace", action="store_true", help="show the intent and slots matched")
+    parser.add_argument(
+        "--web", action="store_true", help="serve the web chat's page instead of a terminal chat"
+    )
+    parser.add_argument("--port", type=int, default=8765, help="the web chat's port (--web)")
     args = parser.parse_args(argv)
     console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160)
     if not args.folder.is_dir():
         console.print(f"[red]{args.folder} is not a folder[/red]")
         return 2
     try:
-        return chat(args.folder.resolve(), console, args.say, speech=args.speech, trace=args.trace)
+        return chat(
+            args.folder.resolve(),
+            console,
+            args.say,
+            speech=args.speech,
+            trace=args.trace,
+            web_port=args.port if args.web else None,
+        )
     except ModelMissingError as error:
         console.print(f"[red]{error}[/red]")
         return 3

@@ -223,6 +223,7 @@ def serve(setting: WebChatSetting, host: str = "127.0.0.1", port: int = 0) -> Se
             page = (
                 "<!doctype html><html lang=en><meta charset=utf-8>"
                 '<meta name=viewport content="width=device-width, initial-scale=1">'
+                '<link rel=icon href="/favicon.svg" type="image/svg+xml">'
                 "<title>Local sign-in stand-in</title>"
                 "<h1>Local sign-in stand-in</h1>"
                 "<p>There is no Cognito offline. On AWS this is the user pool's sign-in "

@@ -57,7 +57,7 @@ BUNDLED = {
     },
     "web_chat_site": {
         name: f"web/{name}"
-        for name in ("index.html", "chat.js", "chat.css", "vendor/aws4fetch.esm.js")
+        for name in ("index.html", "chat.js", "chat.css", "favicon.svg", "vendor/aws4fetch.esm.js")
     },
 }
 VIDEO_API_NAMES = (

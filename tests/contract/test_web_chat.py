@@ -63,8 +63,9 @@ def test_only_the_chat_group_gets_the_role_and_everyone_else_nothing() -> None:
     [provider] = pool["CognitoIdentityProviders"]
     assert provider["ServerSideTokenCheck"] is True
     attachment = properties("WebChatIdentityPoolRoles")
-    # No default role: a token without the group's preferred role is refused.
-    assert "Roles" not in attachment
+    # The only role: a token without the group's preferred role is refused (Deny), never
+    # given this one.
+    assert attachment["Roles"] == {"authenticated": {"Fn::GetAtt": ["WebChatRole", "Arn"]}}
     [mapping] = attachment["RoleMappings"].values()
     assert mapping["Type"] == "Token"
     assert mapping["AmbiguousRoleResolution"] == "Deny"

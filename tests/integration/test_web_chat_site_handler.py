@@ -6,11 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from medialens.webchat.site import PAGE_FILES as PAGE
 
 from tests.integration.test_pipeline_functions import iam, responses  # noqa: F401 - fixture
 from tests.support.stack import ROOT, Stack, granted_actions, load_handler, resource
-
-PAGE = ("index.html", "chat.js", "chat.css", "vendor/aws4fetch.esm.js")
 
 
 def site_event(kind: str, bucket: str, **extra: Any) -> dict[str, Any]:

@@ -164,13 +164,7 @@ def _search(turn: Turn, query: SearchQuery, *, cursor: str | None, shown: int) -
         messages,
         conversation=conversation,
         links=[media_links(turn, summary, results=False) for _, summary in found],
-        card=ResponseCard(
-            query.describe().capitalize(),
-            subtitle="Links to the files (as many as fit) are in medialens.links.",
-            buttons=buttons,
-        )
-        if buttons
-        else None,
+        card=ResponseCard(query.describe().capitalize(), buttons=buttons) if buttons else None,
     )
 
 

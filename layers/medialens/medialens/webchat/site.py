@@ -19,7 +19,7 @@ CACHE_CONTROL = "max-age=60"
 """How long CloudFront and browsers keep a file: a deploy shows within a minute, without
 an invalidation (which would need a CloudFront permission of its own)."""
 
-PAGE_FILES = ("index.html", "chat.js", "chat.css", "vendor/aws4fetch.esm.js")
+PAGE_FILES = ("index.html", "chat.js", "chat.css", "favicon.svg", "vendor/aws4fetch.esm.js")
 """The files the page loads, relative to its folder."""
 
 REQUIRED_CONFIG = ("region", "botId", "botAliasId", "localeId", "lexEndpoint", "cognito")
