@@ -156,6 +156,21 @@ def offline() -> list[str]:
     return output.rstrip("\n").splitlines()
 
 
+def web_chat() -> list[str]:
+    """The web chat's page weight and question-to-answer time, in a process of its own."""
+    environment = {k: v for k, v in os.environ.items() if k not in scenarios.ENVIRONMENT}
+    environment.pop("POWERTOOLS_TRACE_DISABLED", None)
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.web_chat"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return output.rstrip("\n").splitlines()
+
+
 def size_of(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -220,6 +235,7 @@ SECTIONS: tuple[tuple[str, Callable[[], list[str]]], ...] = (
     ("Chatbot", chatbot),
     ("Package size", sizes),
     ("Offline mode", offline),
+    ("Web chat", web_chat),
     ("ML workflows", workflows),
 )
 
