@@ -449,6 +449,10 @@ def expectations() -> dict[str, Expected]:
         "lex_search_media_near_miss_dialog": Expected("ElicitSlot"),
         "lex_search_media_fulfilment": Expected("Close", "Fulfilled", lists=cats[:page]),
         "lex_speech_search_media_fulfilment": Expected("Close", "Fulfilled"),
+        "lex_slack_search_media_fulfilment": Expected("Close", "Fulfilled", lists=cats[:page]),
+        "lex_facebook_search_media_fulfilment": Expected("Close", "Fulfilled", lists=cats[:page]),
+        # An SMS lists what fits in it; "more" goes on from there (tests/unit).
+        "lex_twilio_search_media_fulfilment": Expected("Close", "Fulfilled"),
         "lex_search_text_dialog": Expected(
             "Delegate", slots={"Word": "invoice", "MediaType": "photo"}
         ),
@@ -510,6 +514,33 @@ def test_every_event_gets_a_valid_answer_from_the_catalog(
         first = expected.first_position
         assert positions == list(range(first, first + len(expected.lists)))
         assert [link["media_id"] for link in links_of(response)] == list(expected.lists)
+
+
+@pytest.mark.parametrize(
+    ("platform", "cards_shown", "button_text_limit"),
+    [("slack", True, 50), ("facebook", True, 20), ("twilio", False, None)],
+)
+def test_a_channels_search_gets_the_channels_form(
+    chat: ChatStack,
+    lambda_context: Any,
+    platform: str,
+    cards_shown: bool,
+    button_text_limit: int | None,
+) -> None:
+    event = load_event(ROOT / "events" / f"lex_{platform}_search_media_fulfilment.json")
+
+    response = invoke(event, lambda_context)
+
+    if cards_shown:
+        [card] = cards(response)
+        assert card["buttons"]
+        assert all(len(button["text"]) <= (button_text_limit or 0) for button in card["buttons"])
+    else:
+        # Twilio SMS: one text, within the 320 characters Twilio recommends, no card.
+        assert cards(response) == []
+        [sms] = texts(response)
+        assert len(sms) <= 320
+        assert "Reply '" in sms
 
 
 def test_a_spoken_search_answers_in_one_sentence_without_cards(

@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 PLATFORM_ATTRIBUTE = "x-amz-lex:channels:platform"
-"""Request attribute Lex V2 sets on a message from a channel integration (Lex V2 Developer
-Guide, "Deploying an Amazon Lex V2 bot on a messaging platform")."""
+"""Request attribute Lex V2 sets on a message from a channel integration: ``Facebook``,
+``Slack`` or ``Twilio`` ("Integrating an Amazon Lex V2 bot with a messaging platform",
+https://docs.aws.amazon.com/lexv2/latest/dg/deploying-messaging-platform.html)."""
 
 CARD_TEXT_LIMIT = 250
 """Longest title or subtitle of an image response card (Lex V2 API reference,
@@ -35,22 +36,24 @@ MESSAGE_CONTENT_LIMIT = 1024
 1-1024)."""
 
 FACEBOOK_TEXT_LIMIT = 80
-"""Facebook Messenger's generic template, which Lex renders a card as: title and
-subtitle are truncated after 80 characters (Messenger Platform, "Generic Template")."""
+"""Facebook Messenger's generic template, which Lex turns a card into: "title ... 80
+character limit", "subtitle ... 80 character limit", "Maximum of 3 buttons per element"
+(Messenger Platform, "Generic Template"). The Lex V2 guide does not say how a card is
+rendered on Facebook; the Lex V1 guide says it becomes a generic template."""
 
 FACEBOOK_BUTTON_TEXT_LIMIT = 20
-"""Messenger's postback button title: 20 characters (Messenger Platform, "Postback
-Button")."""
+"""Messenger's postback button: "Button title. 20 character limit." (Messenger Platform
+reference, "Postback Button")."""
 
 SLACK_BUTTON_TEXT_LIMIT = 75
-"""Slack's button element: the text may be 75 characters at most (Slack API, Block Kit
-"Button element")."""
+"""Slack's button element: "Maximum length for the text in this field is 75 characters"
+(Slack API, Block Kit "Button element"); Lex's own 50 is the tighter."""
 
 SMS_ANSWER_LIMIT = 320
-"""Longest SMS answer: two concatenated segments of 160 GSM-7 characters. Twilio accepts
-bodies up to 1,600 characters ("What is the maximum length of an SMS?", Twilio help
-center) but bills and delivers each 153-character part as its own message, and a long
-answer arrives in pieces on many phones."""
+"""Longest SMS answer. Twilio takes bodies up to 1,600 characters but "recommends keeping
+SMS messages to a length of 320 characters or less" (Twilio help center, "What is the
+maximum length of an SMS message?", article 360033806753): each 153-character part is
+billed and delivered as a message of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +166,6 @@ PLATFORMS: Mapping[str, ChannelStyle] = {
     "slack": SLACK,
     "facebook": FACEBOOK,
     "twilio": TWILIO_SMS,
-    "twilio-sms": TWILIO_SMS,
 }
 """Channel styles by the value of ``x-amz-lex:channels:platform``, lower-cased."""
 
