@@ -35,7 +35,7 @@ ENV_VARS ?= .aws-sam/local_env.json
 demo: venv ## Analyse the bundled samples offline (ARGS=path/to/folder for your own images)
 	$(BIN)/python -m medialens_local.demo $(ARGS)
 
-chat: venv ## Chat with the Lex bot offline over the analysed samples (ARGS="--say 'help'" scripts it)
+chat: venv ## Chat with the Lex bot offline over the analysed samples (ARGS="--say 'help'" scripts it; ARGS=--web serves the web chat)
 	$(BIN)/python -m medialens_local.chat $(ARGS)
 
 workflows: venv ## The ML pipeline offline: export, Spark MLlib job, model training, Batch Transform, checks
