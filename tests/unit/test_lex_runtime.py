@@ -350,3 +350,35 @@ def test_other_operations_are_refused(lex: Any) -> None:
         lex.get_session(botId=BOT_ID, botAliasId=ALIAS_ID, localeId=LOCALE, sessionId="s1")
 
     assert raised.value.response["Error"]["Code"] == "UnknownOperationException"
+
+
+def test_a_browsers_preflight_and_answer_carry_cors_headers(served: Served) -> None:
+    """A page on another origin (the web chat) may call the runtime, as browsers call Lex."""
+    import urllib.request
+
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    path = f"/bots/{BOT_ID}/botAliases/{ALIAS_ID}/botLocales/{LOCALE}/sessions/browser-1/text"
+    origin = "http://127.0.0.1:8765"
+    preflight = urllib.request.Request(
+        served.endpoint + path,
+        method="OPTIONS",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type,x-amz-date",
+        },
+    )
+    with direct.open(preflight, timeout=10) as answer:
+        assert answer.headers["Access-Control-Allow-Origin"] == origin
+        assert "POST" in answer.headers["Access-Control-Allow-Methods"]
+        assert "authorization" in answer.headers["Access-Control-Allow-Headers"]
+
+    request = urllib.request.Request(
+        served.endpoint + path,
+        method="POST",
+        data=json.dumps({"text": "hello bob"}).encode(),
+        headers={"Origin": origin, "Content-Type": "application/json"},
+    )
+    with direct.open(request, timeout=10) as answer:
+        assert answer.headers["Access-Control-Allow-Origin"] == origin
+        assert "x-amzn-RequestId" in answer.headers["Access-Control-Expose-Headers"]
