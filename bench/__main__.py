@@ -141,12 +141,12 @@ def _overhead() -> list[str]:
     ]
 
 
-def offline() -> list[str]:
-    """The offline section, in a process of its own (this one has the Lambda variables set)."""
+def in_own_process(module: str) -> list[str]:
+    """Run a section's module in a process of its own (this one has the Lambda variables set)."""
     environment = {k: v for k, v in os.environ.items() if k not in scenarios.ENVIRONMENT}
     environment.pop("POWERTOOLS_TRACE_DISABLED", None)
     output = subprocess.run(
-        [sys.executable, "-m", "bench.offline"],
+        [sys.executable, "-m", module],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -154,21 +154,16 @@ def offline() -> list[str]:
         check=True,
     ).stdout
     return output.rstrip("\n").splitlines()
+
+
+def offline() -> list[str]:
+    """The offline section: the local Rekognition's overhead and the pipeline's share."""
+    return in_own_process("bench.offline")
 
 
 def web_chat() -> list[str]:
-    """The web chat's page weight and question-to-answer time, in a process of its own."""
-    environment = {k: v for k, v in os.environ.items() if k not in scenarios.ENVIRONMENT}
-    environment.pop("POWERTOOLS_TRACE_DISABLED", None)
-    output = subprocess.run(
-        [sys.executable, "-m", "bench.web_chat"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return output.rstrip("\n").splitlines()
+    """The web chat's page weight and question-to-answer time."""
+    return in_own_process("bench.web_chat")
 
 
 def size_of(path: Path) -> int:

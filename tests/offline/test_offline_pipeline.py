@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from medialens_local.template import ROOT
 from PIL import Image
 from rich.console import Console
 
+from tests.support.browser import CHROMIUM_FLAGS, chromium_path
 from tests.support.stack import s3_event
 
 SAMPLES = ROOT / "samples"
@@ -373,7 +373,7 @@ def colour_share(png: Path, rgb: tuple[int, int, int]) -> float:
 def test_the_report_renders_with_its_boxes_in_a_browser(
     demo_run: tuple[int, str, Path], tmp_path: Path
 ) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = chromium_path()
     if chromium is None:
         pytest.skip("Chromium is not installed (.ci/run installs Debian's chromium)")
     _, _, out = demo_run
@@ -382,13 +382,7 @@ def test_the_report_renders_with_its_boxes_in_a_browser(
         [
             chromium,
             "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             "--hide-scrollbars",
             "--window-size=1000,4200",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from medialens.catalog.models import MediaSummary
+from medialens.chatbot.channels import cut
 
 DISPLAY_NAME_LIMIT = 160
 """Longest media id shown in a listed result; longer ones keep their start and end."""
@@ -59,7 +60,7 @@ def quoted(text: str, limit: int = 80) -> str:
     -------
     str
     """
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return cut(text, limit)
 
 
 def result_count(results: int) -> str:
