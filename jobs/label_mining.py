@@ -4,7 +4,8 @@ Input (``--input-format jsonl``): the catalog as JSON Lines, one media item per 
 
     {"media_id": "uploads/beach.jpg", "media_type": "photo",
      "analysed_at": "2026-11-27T10:00:00+00:00",
-     "labels": [{"name": "Beach", "confidence": 97.1}], "words": ["sale"],
+     "labels": [{"name": "Beach", "confidence": 97.1, "implied": ["landscape"]}],
+     "words": ["sale"],
      "persons": ["alice"], "faces": 1,
      "moderation": [{"name": "Suggestive", "confidence": 61.0}], "flagged": false}
 
@@ -24,7 +25,10 @@ Output, under ``--output``:
     Each media item's dominant topic and topic weights, Parquet partitioned by ``topic``.
 ``related_labels/``
     For the chatbot's "you may also like": one JSON line per label with the labels that
-    follow it (single-label rules), best first.
+    follow it (single-label rules), best first. A label's own parents and aliases in
+    Rekognition's taxonomy (``implied`` in the input, or the catalog's ``implies`` and
+    ``via``) are left out of ``related``: the catalog already finds a cat under "pet".
+    They are listed in ``hierarchy`` instead, so the difference can be shown.
 ``catalog/``
     The records the job read, one media item per JSON line in the ``jsonl`` shape above:
     the input of the label suggester's Batch Transform, whichever format came in.
@@ -61,7 +65,14 @@ from pyspark.sql.types import (
     StructType,
 )
 
-FINDING = StructType([StructField("name", StringType()), StructField("confidence", DoubleType())])
+FINDING = StructType(
+    [
+        StructField("name", StringType()),
+        StructField("confidence", DoubleType()),
+        # A label's parents and aliases in Rekognition's taxonomy, lower-case (optional).
+        StructField("implied", ArrayType(StringType())),
+    ]
+)
 CATALOG_SCHEMA = StructType(
     [
         StructField("media_id", StringType()),
@@ -165,6 +176,18 @@ DYNAMODB_EXPORT_SCHEMA = StructType(
                     )
                 ]
                 + [StructField("flagged", StructType([StructField("BOOL", BooleanType())]))]
+                + [
+                    StructField(
+                        "implies",
+                        StructType(
+                            [
+                                StructField(
+                                    "L", ArrayType(StructType([StructField("S", StringType())]))
+                                )
+                            ]
+                        ),
+                    )
+                ]
             ),
         )
     ]
@@ -189,9 +212,14 @@ def from_dynamodb_export(items: DataFrame) -> DataFrame:
         F.col("Item.analysed_at.S").alias("analysed_at"),
         F.col("Item.flagged.BOOL").alias("flagged"),
         F.col("Item.via.S").alias("via"),
+        F.transform(F.col("Item.implies.L"), lambda value: value["S"]).alias("implied"),
     ).where(F.col("media_id").isNotNull() & F.col("via").isNull())
     kind = F.split("sk", "#").getItem(0)
-    finding = F.struct(F.col("value").alias("name"), F.col("confidence").alias("confidence"))
+    finding = F.struct(
+        F.col("value").alias("name"),
+        F.col("confidence").alias("confidence"),
+        F.col("implied").alias("implied"),
+    )
     meta = F.col("sk") == "META"
     return flat.groupBy("media_id").agg(
         F.max(F.when(meta, F.col("media_type"))).alias("media_type"),
@@ -200,8 +228,49 @@ def from_dynamodb_export(items: DataFrame) -> DataFrame:
         F.collect_list(F.when(kind == "WORD", F.col("value"))).alias("words"),
         F.collect_list(F.when(kind == "PERSON", F.col("value"))).alias("persons"),
         F.lit(None).cast("int").alias("faces"),
-        F.collect_list(F.when(kind == "MODERATION", finding)).alias("moderation"),
+        F.collect_list(
+            F.when(
+                kind == "MODERATION",
+                F.struct(
+                    F.col("value").alias("name"),
+                    F.col("confidence").alias("confidence"),
+                    F.lit(None).cast(ArrayType(StringType())).alias("implied"),
+                ),
+            )
+        ).alias("moderation"),
         F.max(F.when(meta, F.col("flagged"))).alias("flagged"),
+    )
+
+
+def implied_by_via(items: DataFrame) -> DataFrame:
+    """``(label, implied)`` pairs from a DynamoDB export's parent and alias items.
+
+    The catalog writes a label's parents and aliases as items of their own, with ``via``
+    naming the label; where one was also detected on its own, that item won and only
+    the label's ``implies`` list still tells it.
+    """
+    return (
+        items.where(F.col("Item.via.S").isNotNull() & F.col("Item.value.S").isNotNull())
+        .select(
+            F.lower(F.trim(F.col("Item.via.S"))).alias("label"),
+            F.lower(F.trim(F.col("Item.value.S"))).alias("implied"),
+        )
+        .distinct()
+    )
+
+
+def implied_by_labels(catalog: DataFrame) -> DataFrame:
+    """``(label, implied)`` pairs: each label's parents and aliases, as the records give them."""
+    labels = catalog.select(F.explode("labels").alias("label"))
+    return (
+        labels.select(
+            F.lower(F.trim(F.col("label.name"))).alias("label"),
+            F.explode(F.coalesce(F.col("label.implied"), F.array().cast("array<string>"))).alias(
+                "implied"
+            ),
+        )
+        .select("label", F.lower(F.trim("implied")).alias("implied"))
+        .distinct()
     )
 
 
@@ -241,27 +310,53 @@ def mine_rules(items: DataFrame, options: Options) -> tuple[DataFrame, DataFrame
     return itemsets, rules
 
 
-def related_labels(rules: DataFrame, per_label: int) -> DataFrame:
-    """For each label, the labels its single-label rules lead to, most confident first."""
-    single = rules.where(F.size("antecedent") == 1).select(
-        F.col("antecedent")[0].alias("label"),
-        F.struct(
-            F.col("consequent")[0].alias("label"),
-            F.round("confidence", 4).alias("confidence"),
-            F.round("lift", 4).alias("lift"),
-        ).alias("related"),
-        F.size("consequent").alias("consequent_size"),
-    )
-    ranked = (
-        single.where("consequent_size = 1")
-        .groupBy("label")
-        .agg(
-            F.sort_array(
-                F.collect_list(F.struct(F.col("related.confidence"), F.col("related"))), asc=False
-            ).alias("ranked")
+def related_labels(rules: DataFrame, per_label: int, hierarchy: DataFrame) -> DataFrame:
+    """For each label, the labels its single-label rules lead to, most confident first.
+
+    A consequent that is the label's own parent or alias (a pair of ``hierarchy``) is
+    Rekognition's taxonomy rediscovered, not a co-occurrence: it goes to ``hierarchy``,
+    not ``related``.
+    """
+    single = (
+        rules.where((F.size("antecedent") == 1) & (F.size("consequent") == 1))
+        .select(
+            F.col("antecedent")[0].alias("label"),
+            F.struct(
+                F.col("consequent")[0].alias("label"),
+                F.round("confidence", 4).alias("confidence"),
+                F.round("lift", 4).alias("lift"),
+            ).alias("related"),
+        )
+        .join(
+            hierarchy.select(
+                F.col("label").alias("h_label"), F.col("implied"), F.lit(True).alias("is_implied")
+            ),
+            (F.col("label") == F.col("h_label")) & (F.col("related.label") == F.col("implied")),
+            "left",
         )
     )
-    return ranked.select("label", F.slice(F.col("ranked.related"), 1, per_label).alias("related"))
+    ranked = single.groupBy("label").agg(
+        F.sort_array(
+            F.collect_list(
+                F.when(
+                    F.col("is_implied").isNull(),
+                    F.struct(F.col("related.confidence"), F.col("related")),
+                )
+            ),
+            asc=False,
+        ).alias("kept"),
+        F.sort_array(
+            F.collect_list(
+                F.when(F.col("is_implied"), F.struct(F.col("related.confidence"), F.col("related")))
+            ),
+            asc=False,
+        ).alias("implied"),
+    )
+    return ranked.select(
+        "label",
+        F.slice(F.col("kept.related"), 1, per_label).alias("related"),
+        F.col("implied.related.label").alias("hierarchy"),
+    )
 
 
 def model_topics(terms: DataFrame, options: Options) -> tuple[DataFrame, DataFrame]:
@@ -297,18 +392,19 @@ def model_topics(terms: DataFrame, options: Options) -> tuple[DataFrame, DataFra
 def run(spark: SparkSession, options: Options) -> None:
     """Read the export, mine the rules and the topics, write every output."""
     if options.input_format == "dynamodb":
-        catalog = from_dynamodb_export(
-            spark.read.schema(DYNAMODB_EXPORT_SCHEMA).json(options.input)
-        )
+        items = spark.read.schema(DYNAMODB_EXPORT_SCHEMA).json(options.input)
+        catalog = from_dynamodb_export(items)
+        hierarchy = implied_by_labels(catalog).union(implied_by_via(items)).distinct()
     else:
         catalog = spark.read.schema(CATALOG_SCHEMA).json(options.input)
+        hierarchy = implied_by_labels(catalog)
     terms = media_terms(catalog, options.min_label_confidence).cache()
     itemsets, rules = mine_rules(terms.select("items"), options)
     rules = rules.cache()
     writer = {"mode": "overwrite"}
     rules.write.partitionBy("antecedent_size").parquet(f"{options.output}/rules", **writer)
     itemsets.write.partitionBy("size").parquet(f"{options.output}/itemsets", **writer)
-    related_labels(rules, options.related_per_label).write.json(
+    related_labels(rules, options.related_per_label, hierarchy).write.json(
         f"{options.output}/related_labels", **writer
     )
     catalog.write.json(f"{options.output}/catalog", **writer)

@@ -23,6 +23,17 @@ THEMES: dict[str, dict[str, float]] = {
     "city": {"Building": 0.9, "City": 0.85, "Car": 0.6, "Road": 0.7, "Person": 0.3},
     "documents": {"Text": 0.95, "Document": 0.85, "Paper": 0.5},
 }
+# Rekognition's taxonomy for some of them (a label's parents and aliases), which
+# DetectLabels also returns as labels of their own: the miner must not offer these.
+IMPLIED: dict[str, tuple[str, ...]] = {
+    "Dog": ("animal", "canine", "mammal", "pet"),
+    "Cat": ("animal", "mammal", "pet"),
+    "Pet": ("animal",),
+    "Mammal": ("animal",),
+    "Coffee": ("beverage",),
+    "Car": ("transportation", "vehicle"),
+    "Document": ("text",),
+}
 WORDS = {"documents": ["invoice", "total", "due"], "city": ["exit", "stop"]}
 NOISE = ["Tree", "Plant", "Chair", "Bottle", "Lamp", "Window"]
 
@@ -34,12 +45,17 @@ def records(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     for index in range(count):
         theme = themes[index % len(themes)] if index < len(themes) else rng.choice(themes)
         labels = [
-            {"name": name, "confidence": round(rng.uniform(70, 99.9), 2)}
+            {
+                "name": name,
+                "confidence": round(rng.uniform(70, 99.9), 2),
+                "implied": list(IMPLIED.get(name, ())),
+            }
             for name, chance in THEMES[theme].items()
             if rng.random() < chance
         ]
         if rng.random() < 0.3:
-            labels.append({"name": rng.choice(NOISE), "confidence": round(rng.uniform(55, 90), 2)})
+            noise = {"name": rng.choice(NOISE), "confidence": round(rng.uniform(55, 90), 2)}
+            labels.append({**noise, "implied": []})
         words = [w for w in WORDS.get(theme, []) if rng.random() < 0.7]
         video = rng.random() < 0.2
         yield {
@@ -80,6 +96,7 @@ def catalog_items(record: dict[str, Any]) -> list[dict[str, Any]]:
             "media_id": media,
             "value": label["name"],
             "confidence": Decimal(str(label["confidence"])),
+            **({"implies": label["implied"]} if label.get("implied") else {}),
         }
         for label in record["labels"]
     ]

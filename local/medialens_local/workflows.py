@@ -288,6 +288,15 @@ def summary(
             for label, item in strongest
         ),
     )
+    taxonomy = sorted(
+        ((r["label"], r.get("hierarchy") or []) for r in related if r.get("hierarchy")),
+        key=lambda pair: -len(pair[1]),
+    )[:4]
+    table.add_row(
+        "left out as Rekognition's taxonomy",
+        "; ".join(f"{label} -> {', '.join(parents)}" for label, parents in taxonomy)
+        or "nothing",
+    )
     table.add_row(
         "batch transform",
         f"{records} records in {requests} requests (MaxPayloadInMB {settings.max_payload_mb:g}, "

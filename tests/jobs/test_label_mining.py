@@ -182,10 +182,15 @@ def test_a_dynamodb_export_of_the_catalog_gives_the_same_rules(
 
     folded = {record["media_id"]: record for record in written_catalog(root / "out")}
     assert folded.keys() == {record["media_id"] for record in generated}
-    for record in generated:
-        assert sorted(folded[record["media_id"]]["labels"], key=str) == sorted(
-            record["labels"], key=str
+
+    def labels(record: dict[str, Any]) -> list[str]:
+        # An item without ``implies`` folds to a label without ``implied``.
+        return sorted(
+            str({**label, "implied": label.get("implied") or []}) for label in record["labels"]
         )
+
+    for record in generated:
+        assert labels(folded[record["media_id"]]) == labels(record)
         assert sorted(folded[record["media_id"]]["words"]) == sorted(record["words"])
 
 
@@ -209,3 +214,31 @@ def test_the_records_read_are_written_for_the_batch_transform(
 
 def test_no_success_marker_is_written(mined: Path) -> None:
     assert not list(mined.rglob("_SUCCESS"))
+
+
+def test_a_labels_own_parents_and_aliases_are_left_out_of_related(
+    mined: Path, generated: list[dict[str, Any]]
+) -> None:
+    """Rekognition returns "Pet" beside "Dog": the rule dog -> pet is its taxonomy, not news."""
+    lines = [
+        json.loads(line)
+        for part in (mined / "related_labels").glob("part-*.json")
+        for line in part.read_text().splitlines()
+    ]
+    implied = {
+        (label["name"].lower(), parent)
+        for record in generated
+        for label in record["labels"]
+        for parent in label["implied"]
+    }
+    for line in lines:
+        for item in line["related"]:
+            assert (line["label"], item["label"]) not in implied, (line["label"], item)
+        for left_out in line.get("hierarchy", []):
+            assert (line["label"], left_out) in implied
+    by_label = {line["label"]: line for line in lines}
+    # Dog's own parents are mined and left out; what merely co-occurs with dogs stays.
+    assert {"pet", "animal", "mammal"} <= set(by_label["dog"]["hierarchy"])
+    assert "pet" not in {item["label"] for item in by_label["dog"]["related"]}
+    # The reverse is not Rekognition's taxonomy: an animal photo often is a pet photo.
+    assert "pet" in {item["label"] for item in by_label["animal"]["related"]}

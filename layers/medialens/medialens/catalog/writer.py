@@ -111,7 +111,11 @@ def analysis_items(analysis: ImageAnalysis, location: CatalogLocation) -> list[d
             terms[key] = (confidence, {"value": value, **extra})
 
     for label in (*analysis.labels, *analysis.custom_labels):
-        add("LABEL", label.name, label.confidence, source=label.source)
+        implied = sorted({name.lower() for name in (*label.parents, *label.aliases)})
+        # What Rekognition's taxonomy says this label implies: the label miner leaves
+        # those out of "you may also like", even where they were detected on their own.
+        extra = {"implies": implied} if implied else {}
+        add("LABEL", label.name, label.confidence, source=label.source, **extra)
         for related in (*label.parents, *label.aliases):
             add("LABEL", related, label.confidence, source=label.source, via=label.name)
     for detection in analysis.text:
