@@ -159,15 +159,20 @@ def catalog_entry(aws: LocalAws, key: str) -> dict[str, Any] | None:
     return item
 
 
-def media_of_person(aws: LocalAws, person_id: str) -> list[str]:
-    """Media ids the catalog's ``ByTerm`` index lists under ``PERSON#<person_id>``."""
+def media_with_term(aws: LocalAws, term: str) -> list[str]:
+    """Media ids the catalog's ``ByTerm`` index lists under ``term`` (``LABEL#cat``), sorted."""
     response = aws.client("dynamodb").query(
         TableName=aws.resolver.ref("CatalogTable"),
         IndexName="ByTerm",
         KeyConditionExpression="gsi1pk = :term",
-        ExpressionAttributeValues={":term": {"S": f"PERSON#{person_id.lower()}"}},
+        ExpressionAttributeValues={":term": {"S": term}},
     )
     return sorted(item["media_id"]["S"] for item in response["Items"])
+
+
+def media_of_person(aws: LocalAws, person_id: str) -> list[str]:
+    """Media ids the catalog's ``ByTerm`` index lists under ``PERSON#<person_id>``."""
+    return media_with_term(aws, f"PERSON#{person_id.lower()}")
 
 
 def erasure_audit(aws: LocalAws) -> list[dict[str, Any]]:

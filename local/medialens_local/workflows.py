@@ -294,8 +294,7 @@ def summary(
     )[:4]
     table.add_row(
         "left out as Rekognition's taxonomy",
-        "; ".join(f"{label} -> {', '.join(parents)}" for label, parents in taxonomy)
-        or "nothing",
+        "; ".join(f"{label} -> {', '.join(parents)}" for label, parents in taxonomy) or "nothing",
     )
     table.add_row(
         "batch transform",

@@ -71,16 +71,6 @@ def test_s3s_test_event_reaches_the_handler_and_is_acknowledged(
     assert dead.get("Messages", []) == []
 
 
-def search(aws: LocalAws, term: str) -> list[str]:
-    response = aws.client("dynamodb").query(
-        TableName=aws.resolver.ref("CatalogTable"),
-        IndexName="ByTerm",
-        KeyConditionExpression="gsi1pk = :term",
-        ExpressionAttributeValues={":term": {"S": term}},
-    )
-    return [item["media_id"]["S"] for item in response["Items"]]
-
-
 def test_the_template_wires_the_stack(pipeline: tuple[LocalAws, Router]) -> None:
     aws, _ = pipeline
     route = aws.functions["AnalyzeMediaFunction"]
@@ -101,14 +91,14 @@ def test_the_template_wires_the_stack(pipeline: tuple[LocalAws, Router]) -> None
 def test_a_rendered_word_is_searchable(pipeline: tuple[LocalAws, Router]) -> None:
     aws, _ = pipeline
 
-    assert search(aws, "WORD#invoice") == ["uploads/docs/invoice.png"]
+    assert stack.media_with_term(aws, "WORD#invoice") == ["uploads/docs/invoice.png"]
 
 
 def test_a_cat_is_found_by_label(pipeline: tuple[LocalAws, Router]) -> None:
     aws, _ = pipeline
 
-    assert "uploads/pets/chelsea the cat.jpg" in search(aws, "LABEL#cat")
-    assert "uploads/pets/chelsea the cat.jpg" in search(aws, "LABEL#animal")
+    assert "uploads/pets/chelsea the cat.jpg" in stack.media_with_term(aws, "LABEL#cat")
+    assert "uploads/pets/chelsea the cat.jpg" in stack.media_with_term(aws, "LABEL#animal")
 
 
 def test_a_face_is_matched_to_the_person_of_the_reference_photo(
@@ -116,7 +106,7 @@ def test_a_face_is_matched_to_the_person_of_the_reference_photo(
 ) -> None:
     aws, _ = pipeline
 
-    assert sorted(search(aws, "PERSON#eileen-collins")) == [
+    assert sorted(stack.media_with_term(aws, "PERSON#eileen-collins")) == [
         "faces/eileen-collins/reference.jpg",
         "uploads/mission/portrait.jpg",
     ]
@@ -242,15 +232,15 @@ def test_a_deleted_photo_is_found_no_more_and_its_results_are_gone(
         Bucket=aws.bucket, Key=key, Body=(SAMPLES / "uploads/pets/chelsea the cat.jpg").read_bytes()
     )
     ingested(router, key)
-    assert key in search(aws, "LABEL#cat")
+    assert key in stack.media_with_term(aws, "LABEL#cat")
     assert result_versions(aws, key) == [f"results/{key}.json"]
 
     s3.delete_object(Bucket=aws.bucket, Key=key)  # a delete marker, as the console makes
     [delivery] = ingested(router, key)
 
     assert delivery.response == {"batchItemFailures": []}
-    assert key not in search(aws, "LABEL#cat")
-    assert key not in search(aws, "NAME#cat.jpg")
+    assert key not in stack.media_with_term(aws, "LABEL#cat")
+    assert key not in stack.media_with_term(aws, "NAME#cat.jpg")
     assert stack.catalog_entry(aws, key) is None
     assert result_versions(aws, key) == []
 
@@ -272,15 +262,15 @@ def test_a_deleted_reference_photo_matches_nobody_any_more(
     ingested(router, reference)
     s3.put_object(Bucket=aws.bucket, Key="uploads/lifecycle/before.jpg", Body=portrait)
     ingested(router, "uploads/lifecycle/before.jpg")
-    assert "uploads/lifecycle/before.jpg" in search(aws, "PERSON#lifecycle-person")
+    assert "uploads/lifecycle/before.jpg" in stack.media_with_term(aws, "PERSON#lifecycle-person")
 
     s3.delete_object(Bucket=aws.bucket, Key=reference)
     ingested(router, reference)
     s3.put_object(Bucket=aws.bucket, Key="uploads/lifecycle/after.jpg", Body=portrait)
     ingested(router, "uploads/lifecycle/after.jpg")
 
-    assert search(aws, "PERSON#lifecycle-person") == ["uploads/lifecycle/before.jpg"]
-    assert "uploads/lifecycle/after.jpg" in search(aws, "PERSON#eileen-collins")
+    assert stack.media_with_term(aws, "PERSON#lifecycle-person") == ["uploads/lifecycle/before.jpg"]
+    assert "uploads/lifecycle/after.jpg" in stack.media_with_term(aws, "PERSON#eileen-collins")
     matches = face_matches(services, portrait)
     assert "lifecycle-person" not in {m["Face"]["ExternalImageId"] for m in matches}
 
