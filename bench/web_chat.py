@@ -24,7 +24,8 @@ from medialens_local.stack import analysed
 from medialens_local.template import ROOT
 from rich.progress import Progress
 
-from tests.support.browser import PHONE, ask, chromium, chromium_path, sign_in
+from bench.chatbot import percentile
+from tests.support.browser import PHONE, ask, chromium, chromium_path, settled, sign_in
 
 QUESTIONS = (
     "show me photos with cats",
@@ -103,15 +104,9 @@ def _screenshot(browser: Any, address: str) -> None:
     ask(page, "show me photos with cats")
     before = page.locator(".turn.bot").count()
     page.locator(".card button", has_text="Only videos").last.click()
-    page.locator(".turn.bot").nth(before).wait_for()
-    page.wait_for_timeout(300)
+    settled(page, before)
     page.screenshot(path=str(IMAGES / "web-chat-phone.png"))
     context.close()
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def web_chat_section() -> list[str]:

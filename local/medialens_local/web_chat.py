@@ -23,7 +23,6 @@ import base64
 import hashlib
 import html
 import json
-import mimetypes
 import secrets
 import threading
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from medialens.webchat.site import PAGE_FILES
+from medialens.webchat.site import PAGE_FILES, content_type
 
 from medialens_local.loopback import QuietHandler, Served, start
 
@@ -192,10 +191,7 @@ def serve(setting: WebChatSetting, host: str = "127.0.0.1", port: int = 0) -> Se
             if name not in PAGE_FILES:
                 self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found")
                 return
-            kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            if name.endswith(".js"):
-                kind = "text/javascript"
-            self._send(HTTPStatus.OK, kind, (WEB / name).read_bytes())
+            self._send(HTTPStatus.OK, content_type(name), (WEB / name).read_bytes())
 
         # ---------------------------------------------------------- managed login
 

@@ -13,6 +13,7 @@ from medialens.chatbot import dialog as chatbot
 from medialens.chatbot.settings import ChatbotSettings
 from medialens.images.settings import ImageAnalysisSettings
 from medialens.video.settings import VideoSettings
+from medialens.webchat.site import PAGE_FILES
 
 from scripts.layer_requirements import TARGET, render
 from tests.support.stack import (
@@ -55,10 +56,7 @@ BUNDLED = {
         "emr_bootstrap.sh": "jobs/emr_bootstrap.sh",
         "requirements-emr.txt": "jobs/requirements-emr.txt",
     },
-    "web_chat_site": {
-        name: f"web/{name}"
-        for name in ("index.html", "chat.js", "chat.css", "favicon.svg", "vendor/aws4fetch.esm.js")
-    },
+    "web_chat_site": {name: f"web/{name}" for name in PAGE_FILES},
 }
 VIDEO_API_NAMES = (
     "LabelDetection",

@@ -266,7 +266,7 @@ class LexRequest:
     @property
     def spoken(self) -> bool:
         """Whether the answer will be read out (no links, lists kept short)."""
-        return self.input_mode is not InputMode.TEXT
+        return self.channel.spoken
 
     @property
     def channel(self) -> ChannelStyle:

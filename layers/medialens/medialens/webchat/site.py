@@ -63,11 +63,23 @@ def page_files(folder: Path) -> list[PageFile]:
     -------
     list[PageFile]
     """
-    files = []
-    for name in PAGE_FILES:
-        kind = "text/javascript" if name.endswith(".js") else mimetypes.guess_type(name)[0]
-        files.append(PageFile(name, (folder / name).read_bytes(), kind or "text/plain"))
-    return files
+    return [PageFile(name, (folder / name).read_bytes(), content_type(name)) for name in PAGE_FILES]
+
+
+def content_type(name: str) -> str:
+    """Tell the content type a page file is served with (JavaScript modules need theirs).
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    str
+    """
+    if name.endswith(".js"):
+        return "text/javascript"
+    return mimetypes.guess_type(name)[0] or "text/plain"
 
 
 def config_file(config: Mapping[str, Any]) -> PageFile:
