@@ -130,9 +130,14 @@ def _facts(meta: dict[str, Any] | None, document: dict[str, Any] | None) -> str:
     )
     flag = '<span class="flagged">flagged</span>' if document["flagged"] else "not flagged"
     notes = "<br>".join(html.escape(note) for note in document["notes"])
+    suggested = ", ".join(
+        f"{html.escape(s['name'])} ({s['confidence']:.0%}, from {html.escape(s['because'])})"
+        for s in document.get("suggested", [])
+    )
     return (
         "<dl>"
         f"<dt>labels</dt><dd>{labels or '-'}</dd>"
+        f"<dt>suggested</dt><dd>{suggested or '-'} <small>(not detected)</small></dd>"
         f"<dt>text</dt><dd>{lines or '-'}</dd>"
         f"<dt>faces</dt><dd>{len(document['faces'])}</dd>"
         f"<dt>persons</dt><dd>{html.escape(', '.join(document['persons'])) or '-'}</dd>"

@@ -88,8 +88,26 @@ class Resolver:
             return str(parameters[name].get("Default", ""))
         return self.physical_name(name)
 
+    def condition(self, name: str) -> bool:
+        """Evaluate one of the template's ``Conditions`` with the stack's parameters."""
+        return self._holds(self.template["Conditions"][name])
+
+    def _holds(self, value: Any) -> bool:
+        if "Condition" in value:
+            return self.condition(value["Condition"])
+        if "Fn::Equals" in value:
+            first, second = (self.resolve(part) for part in value["Fn::Equals"])
+            return first == second
+        if "Fn::Not" in value:
+            return not self._holds(value["Fn::Not"][0])
+        if "Fn::And" in value:
+            return all(self._holds(part) for part in value["Fn::And"])
+        if "Fn::Or" in value:
+            return any(self._holds(part) for part in value["Fn::Or"])
+        raise ValueError(f"unsupported condition in local stack: {value}")
+
     def resolve(self, value: Any) -> str:
-        """Resolve a scalar, ``Ref``, ``Fn::Sub``, ``Fn::GetAtt`` or ``Fn::FindInMap``.
+        """Resolve a scalar, ``Ref``, ``Fn::Sub``, ``Fn::GetAtt``, ``Fn::FindInMap``, ``Fn::If``.
 
         Raises
         ------
@@ -115,6 +133,9 @@ class Resolver:
         if "Fn::GetAtt" in value:
             logical_id, attribute = value["Fn::GetAtt"]
             return self.attributes[(logical_id, attribute)]
+        if "Fn::If" in value:
+            name, when_true, when_false = value["Fn::If"]
+            return self.resolve(when_true if self.condition(name) else when_false)
         if "Fn::FindInMap" in value:
             mapping, key, attribute = (self.resolve(part) for part in value["Fn::FindInMap"])
             return str(self.template["Mappings"][mapping][key][attribute])

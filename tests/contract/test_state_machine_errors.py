@@ -66,6 +66,15 @@ OPTIMIZED: dict[str, dict[str, str]] = {
         "SageMaker.AmazonSageMakerException": SAGEMAKER,
         "SageMaker.ResourceLimitExceededException": SAGEMAKER,
     },
+    # The endpoint tasks are the same optimized integration (request-response: they have
+    # no .sync); the guide's example names no error of its own for them.
+    **{
+        f"sagemaker:{action}": {
+            "SageMaker.AmazonSageMakerException": SAGEMAKER,
+            "SageMaker.ResourceLimitExceededException": SAGEMAKER,
+        }
+        for action in ("createEndpointConfig", "createEndpoint", "updateEndpoint")
+    },
     # No AWS page lists EMR's: the name follows the SageMaker pattern above (the AWS
     # SDK for Java's base exception of the service, AmazonElasticMapReduceException),
     # which engineers who met a real EMR throttle in Step Functions report too.

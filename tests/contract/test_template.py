@@ -38,6 +38,7 @@ FUNCTIONS = {
     "ForgetPersonFunction": "forget_person",
     "ServiceLogRetentionFunction": "service_log_retention",
     "WebChatSiteFunction": "web_chat_site",
+    "SuggesterEndpointCleanupFunction": "suggester_endpoint",
 }
 # Where each function may write objects (the rest of the bucket is others' or media).
 WRITES_UNDER = {
@@ -392,6 +393,7 @@ WORKFLOW_ROLES = {
     "BatchTransformStateMachine": "BatchTransformWorkflowRole",
     "PipelineStateMachine": "PipelineWorkflowRole",
     "BackfillStateMachine": "BackfillRole",
+    "DeploySuggesterStateMachine": "DeploySuggesterWorkflowRole",
 }
 NO_RESOURCE_TYPE = {
     "elasticmapreduce:RunJobFlow",
@@ -424,8 +426,9 @@ NO_RESOURCE_TYPE = {
 
 
 def role_statements(logical_id: str) -> list[dict[str, Any]]:
+    """The role's inline statements; a conditional one as it is when its condition holds."""
     return [
-        statement
+        statement["Fn::If"][1] if "Fn::If" in statement else statement
         for policy in resource(logical_id)["Properties"].get("Policies", [])
         for statement in policy["PolicyDocument"]["Statement"]
     ]
@@ -469,13 +472,12 @@ def test_workflow_and_service_roles_use_wildcards_only_where_iam_has_no_resource
 
 
 def test_roles_are_passed_only_to_the_services_that_use_them() -> None:
-    [sagemaker] = [
-        s for s in role_statements("BatchTransformWorkflowRole") if s["Action"] == "iam:PassRole"
-    ]
-    assert sagemaker["Resource"] == {"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]}
-    assert sagemaker["Condition"] == {
-        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
-    }
+    for role in ("BatchTransformWorkflowRole", "DeploySuggesterWorkflowRole"):
+        [sagemaker] = [s for s in role_statements(role) if s["Action"] == "iam:PassRole"]
+        assert sagemaker["Resource"] == {"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]}
+        assert sagemaker["Condition"] == {
+            "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+        }
     passed = {
         s["Resource"]["Fn::GetAtt"][0]: s["Condition"]
         for s in [*role_statements("LabelMiningWorkflowRole"), *role_statements("EmrServiceRole")]

@@ -134,6 +134,8 @@ class MediaSummary:
     name: str | None = None
     jobs: Mapping[str, str] = field(default_factory=dict)
     rejection_detail: str | None = None
+    suggested: tuple[str, ...] = ()
+    """Labels the suggester expects beside the detected ones (not detected)."""
 
     @property
     def display_name(self) -> str:

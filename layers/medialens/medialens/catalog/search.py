@@ -52,6 +52,7 @@ _SUMMARY_FIELDS = (
     "#name",
     "jobs",
     "rejection_detail",
+    "suggested",
 )
 _SUMMARY_NAMES = {"#status": "status", "#name": "name"}
 
@@ -85,6 +86,7 @@ def summary_from_item(item: Mapping[str, Any]) -> MediaSummary:
         name=text("name"),
         jobs={str(k): str(v) for k, v in jobs.items()} if isinstance(jobs, Mapping) else {},
         rejection_detail=text("rejection_detail"),
+        suggested=texts("suggested"),
     )
 
 

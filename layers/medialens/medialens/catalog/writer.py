@@ -158,6 +158,10 @@ def analysis_items(analysis: ImageAnalysis, location: CatalogLocation) -> list[d
         "notes": list(analysis.notes),
         **_source_fields(location),
     }
+    if analysis.suggested:
+        # Suggested, not detected: kept off the term items, so no search finds the
+        # media by a label it was only suggested.
+        meta["suggested"] = [suggestion.name for suggestion in analysis.suggested]
     if analysis.flagged:
         meta["gsi2pk"] = FLAGGED
         meta["gsi2sk"] = f"{analysis.analysed_at}#{analysis.media_id}"

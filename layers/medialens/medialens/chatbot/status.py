@@ -125,9 +125,14 @@ def _status_text(summary: MediaSummary, *, spoken: bool) -> str:
     if summary.media_type is MediaType.VIDEO:
         return _video_status(name, summary, when)
     shows = f" It shows {join(first(summary.labels, 3))}." if summary.labels else ""
+    maybe = (
+        f" It may also show {join(first(summary.suggested, 3))} (suggested, not detected)."
+        if summary.suggested
+        else ""
+    )
     people = f" People: {join(list(summary.persons))}." if summary.persons else ""
     flag = " It is flagged for review." if summary.flagged else ""
-    return f"{name} is done: analysed{when}.{shows}{people}{flag}"
+    return f"{name} is done: analysed{when}.{shows}{maybe}{people}{flag}"
 
 
 def _video_status(name: str, summary: MediaSummary, when: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Executor, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from typing import Any
 
 from medialens.catalog.location import CatalogLocation
@@ -31,14 +32,19 @@ from medialens.images.models import (
     ModerationLabel,
     TextDetection,
 )
-from medialens.images.ports import Catalog, ImagePorts, ImageRecognizer
+from medialens.images.ports import Catalog, ImagePorts, ImageRecognizer, LabelSuggester
 from medialens.images.settings import (
     MAX_INLINE_IMAGE_BYTES,
     MAX_S3_IMAGE_BYTES,
     ImageAnalysisSettings,
 )
 from medialens.shared.clock import utc_now
-from medialens.shared.errors import FeatureUnavailableError, RejectedMediaError, SupersededError
+from medialens.shared.errors import (
+    FeatureUnavailableError,
+    RejectedMediaError,
+    SuggestionsUnavailableError,
+    SupersededError,
+)
 from medialens.shared.media import (
     BytesImageRef,
     ImageRef,
@@ -168,7 +174,7 @@ def analyze_s3_object(
                     collection_id=settings.face_collection_id,
                 )
             return outcome
-        return _record(analysis, location, ports)
+        return _record(suggest_labels(analysis, ports.suggester), location, ports)
     except SupersededError as superseded:
         return _ignore(media.media_id, superseded.reason)
 
@@ -218,7 +224,46 @@ def analyze_inline_image(
         )
     except RejectedMediaError as rejection:
         return _reject(location, rejection, ports.catalog, clock()), None
+    analysis = suggest_labels(analysis, ports.suggester)
     return _record(analysis, location, ports), analysis
+
+
+def suggest_labels(analysis: ImageAnalysis, suggester: LabelSuggester | None) -> ImageAnalysis:
+    """Add what the hosted label suggester says the image probably also shows.
+
+    The suggestions are an extra: an endpoint that is missing, cold, throttled, failing
+    or slow never fails the analysis. Its reason is logged, counted
+    (``SuggestionsSkipped``) and noted in the result, and the media item is left to the
+    next batch run of the suggester, which goes over the whole catalog.
+
+    Parameters
+    ----------
+    analysis : ImageAnalysis
+        The analysis about to be recorded.
+    suggester : LabelSuggester | None
+        The endpoint; ``None`` when the stack hosts none.
+
+    Returns
+    -------
+    ImageAnalysis
+        ``analysis`` with ``suggested`` filled in, or with a note saying why not.
+    """
+    if suggester is None or not analysis.labels:
+        return analysis
+    try:
+        suggested = suggester.suggest(analysis.labels)
+    except SuggestionsUnavailableError as unavailable:
+        logger.warning(
+            "Suggestions skipped",
+            media_id=analysis.media_id,
+            reason=unavailable.reason,
+            detail=unavailable.detail,
+        )
+        metrics.add_metric(name="SuggestionsSkipped", unit=MetricUnit.Count, value=1)
+        note = f"label suggestions skipped ({unavailable.reason}): left to the next batch run"
+        return replace(analysis, notes=(*analysis.notes, note))
+    metrics.add_metric(name="LabelsSuggested", unit=MetricUnit.Count, value=len(suggested))
+    return replace(analysis, suggested=suggested)
 
 
 def run_analysis(

@@ -186,6 +186,26 @@ class LabelDetection:
 
 
 @dataclass(frozen=True, slots=True)
+class SuggestedLabel:
+    """A label the image probably also shows: suggested by the mined rules, not detected.
+
+    Attributes
+    ----------
+    name : str
+        The suggested label, lower-case as mined.
+    confidence : float
+        The rule's confidence (0-1): of the media showing ``because``, the share that
+        also show this label.
+    because : str
+        The detected label that led to it.
+    """
+
+    name: str
+    confidence: float
+    because: str
+
+
+@dataclass(frozen=True, slots=True)
 class ImageAnalysis:
     """Everything Rekognition said about one image."""
 
@@ -203,6 +223,7 @@ class ImageAnalysis:
     features_run: tuple[Feature, ...] = ()
     notes: tuple[str, ...] = ()
     responses: tuple[Answer[Any], ...] = ()
+    suggested: tuple[SuggestedLabel, ...] = ()
 
     @property
     def words(self) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from medialens.images.models import (
     Label,
     LabelDetection,
     ModerationLabel,
+    SuggestedLabel,
     TextDetection,
 )
 from medialens.shared.media import ImageRef
@@ -30,6 +31,8 @@ class ImagePorts:
     store: MediaStore
     catalog: Catalog
     alerts: AlertPublisher
+    suggester: LabelSuggester | None = None
+    """The endpoint that suggests labels for each new image; ``None`` when not hosted."""
 
 
 class ImageRecognizer(Protocol):
@@ -146,4 +149,16 @@ class AlertPublisher(Protocol):
 
     def announce_flagged(self, analysis: ImageAnalysis, location: CatalogLocation) -> None:
         """Publish one alert for the flagged media item."""
+        ...
+
+
+class LabelSuggester(Protocol):
+    """The label suggester's real-time endpoint (SageMaker hosting)."""
+
+    def suggest(self, labels: Sequence[Label]) -> tuple[SuggestedLabel, ...]:
+        """Labels the image probably also shows, best first.
+
+        Raises ``SuggestionsUnavailableError`` with the reason when the endpoint gives no
+        usable answer (missing, cold, throttled, failing, timed out).
+        """
         ...

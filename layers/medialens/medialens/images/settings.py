@@ -51,6 +51,10 @@ class ImageAnalysisSettings(EnvironmentSettings):
         Rekognition face collection used by IndexFaces and SearchFacesByImage.
     custom_labels_arn : str | None
         Rekognition Custom Labels project version ARN; ``None`` disables the call.
+    suggester_endpoint : str | None
+        The label suggester's SageMaker endpoint; ``None`` when the stack hosts none.
+    suggester_timeout_s : float
+        Longest wait for the endpoint's answer before the image goes on without it.
     """
 
     VARIABLES: ClassVar[frozenset[str]] = frozenset(
@@ -77,11 +81,17 @@ class ImageAnalysisSettings(EnvironmentSettings):
             "MODERATION_FLAG_THRESHOLD",
             "FACE_MATCH_THRESHOLD",
             "FACE_SEARCH_MAX_FACES",
+            "SUGGESTER_ENDPOINT",
         }
     )
     """What template.yaml sets for every function that analyses images."""
     TUNABLES: ClassVar[frozenset[str]] = frozenset(
-        {"MAX_FACE_MATCHES", "CUSTOM_LABELS_MIN_CONFIDENCE", "IMAGE_CALL_CONCURRENCY"}
+        {
+            "MAX_FACE_MATCHES",
+            "CUSTOM_LABELS_MIN_CONFIDENCE",
+            "IMAGE_CALL_CONCURRENCY",
+            "SUGGESTER_TIMEOUT_S",
+        }
     )
     """Read when set by hand; the defaults below otherwise."""
 
@@ -107,6 +117,8 @@ class ImageAnalysisSettings(EnvironmentSettings):
     call_concurrency: int = 4
     """Rekognition calls one image may have in flight at once (labels, text, faces and
     moderation are independent)."""
+    suggester_endpoint: str | None = None
+    suggester_timeout_s: float = 3.0
 
     @classmethod
     def parse(cls, env: Mapping[str, str]) -> ImageAnalysisSettings:
@@ -142,6 +154,8 @@ class ImageAnalysisSettings(EnvironmentSettings):
                 env, "CUSTOM_LABELS_MIN_CONFIDENCE", 50.0, 0, 100
             ),
             call_concurrency=int(read_number(env, "IMAGE_CALL_CONCURRENCY", 4, 1, 16)),
+            suggester_endpoint=env.get("SUGGESTER_ENDPOINT", "").strip() or None,
+            suggester_timeout_s=read_number(env, "SUGGESTER_TIMEOUT_S", 3.0, 0.1, 60),
         )
         settings.check_prefixes()
         return settings

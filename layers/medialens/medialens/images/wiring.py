@@ -14,6 +14,7 @@ from medialens.images.idempotency import Idempotency
 from medialens.images.ports import ImagePorts
 from medialens.images.rekognition import RekognitionImageAdapter
 from medialens.images.settings import ImageAnalysisSettings
+from medialens.images.suggester_endpoint import SageMakerLabelSuggester
 from medialens.shared.media import MediaObject
 from medialens.shared.outcome import AnalysisOutcome
 from medialens.shared.s3_store import S3MediaStore
@@ -51,6 +52,13 @@ def image_ports(
         store=S3MediaStore(),
         catalog=DynamoDBCatalog(settings.catalog_table),
         alerts=SnsAlertPublisher(settings.alerts_topic_arn),
+        suggester=(
+            SageMakerLabelSuggester(
+                settings.suggester_endpoint, timeout_s=settings.suggester_timeout_s
+            )
+            if settings.suggester_endpoint
+            else None
+        ),
     )
 
 

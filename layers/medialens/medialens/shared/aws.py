@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
     from mypy_boto3_rekognition import RekognitionClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
@@ -48,6 +49,29 @@ INGEST_CONFIG = Config(
 """For the paced ingest path: the pacer keeps calls under the quotas, so a throttle that
 outlasts a few attempts is back pressure the queue absorbs (the message goes back with a
 delay) rather than a sandbox waiting out adaptive back-offs."""
+
+
+def suggester_config(timeout_s: float) -> Config:
+    """For the label suggester's endpoint: one attempt, short timeouts.
+
+    The suggestions are an extra the next batch run also delivers; botocore's standard
+    mode would retry throttling and 5xx answers, each retry adding to the analysis' time
+    and to the load of an endpoint that is already refusing.
+    """
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": 1},
+        connect_timeout=min(2.0, timeout_s),
+        read_timeout=timeout_s,
+    )
+
+
+@cache
+def sagemaker_runtime_client(timeout_s: float) -> SageMakerRuntimeClient:
+    """SageMaker Runtime client with :func:`suggester_config`."""
+    client: SageMakerRuntimeClient = boto3.client(
+        "sagemaker-runtime", config=suggester_config(timeout_s)
+    )
+    return client
 
 
 def paced_rekognition_client(pace: Callable[[Any], None]) -> RekognitionClient:
@@ -101,6 +125,11 @@ def sns_client() -> SNSClient:
     """Shared SNS client."""
     client: SNSClient = _client("sns")
     return client
+
+
+def sagemaker_client() -> Any:
+    """Shared SageMaker client (untyped: its stubs are not a dependency)."""
+    return _client("sagemaker")
 
 
 def logs_client() -> Any:

@@ -78,3 +78,22 @@ class StaleJobError(MedialensError):
 
 class MalformedLexEventError(MedialensError):
     """A Lex V2 code-hook event that is not in the documented shape."""
+
+
+class SuggestionsUnavailableError(MedialensError):
+    """The label suggester's endpoint gave no usable answer; the analysis goes on without it.
+
+    Parameters
+    ----------
+    reason : str
+        ``disabled``, ``missing`` (no such endpoint), ``cold`` (the model is not ready),
+        ``throttled``, ``timeout``, ``unreachable``, ``failing`` (the service's own
+        error) or ``model_error`` (the inference code refused the request).
+    detail : str
+        What the endpoint or the client said.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from medialens.shared.s3_store import S3MediaStore
 from medialens.workflows.object_lines import S3LineWriter, S3ObjectLines
 from medialens.workflows.related_labels import DynamoDBRelatedLabels
+from medialens.workflows.sagemaker_endpoint import SageMakerEndpointAdmin
 from medialens.workflows.settings import SuggestionSettings
 from medialens.workflows.transform_check import OpenSink
 
@@ -64,3 +65,13 @@ def artifact_store() -> S3MediaStore:
     S3MediaStore
     """
     return S3MediaStore()
+
+
+def endpoint_admin() -> SageMakerEndpointAdmin:
+    """Build the SageMaker adapter that removes the suggester's endpoint.
+
+    Returns
+    -------
+    SageMakerEndpointAdmin
+    """
+    return SageMakerEndpointAdmin()
