@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -230,6 +230,8 @@ def _route_functions(aws: LocalAws) -> None:
     s3, sqs = aws.client("s3"), aws.client("sqs")
     queue_configurations: list[dict[str, Any]] = []
     for logical_id, function in aws.resolver.resources("AWS::Serverless::Function").items():
+        if not aws.resolver.deployed(function):
+            continue
         properties = function["Properties"]
         route = FunctionRoute(logical_id=logical_id, code_dir=properties["CodeUri"])
         invoke_config = properties.get("EventInvokeConfig", {})
@@ -435,8 +437,13 @@ def _query_one_partition_once() -> None:
 
 
 @contextmanager
-def local_aws(stack_name: str = STACK_NAME) -> Iterator[LocalAws]:
-    """Start the stand-in on a free loopback port and provision the template in it."""
+def local_aws(
+    stack_name: str = STACK_NAME, parameters: Mapping[str, str] | None = None
+) -> Iterator[LocalAws]:
+    """Start the stand-in on a free loopback port and provision the template in it.
+
+    ``parameters`` replace the template's defaults, as ``--parameter-overrides`` does.
+    """
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _list_moto_modules_once()
     _serialise_moto_dynamodb_once()
@@ -453,7 +460,12 @@ def local_aws(stack_name: str = STACK_NAME) -> Iterator[LocalAws]:
         ).close()
         aws = LocalAws(
             endpoint=f"http://{host}:{port}",
-            resolver=Resolver(stack_name=stack_name, account_id=ACCOUNT_ID, region=REGION),
+            resolver=Resolver(
+                stack_name=stack_name,
+                account_id=ACCOUNT_ID,
+                region=REGION,
+                parameters=dict(parameters or {}),
+            ),
         )
         provision(aws)
         yield aws
@@ -462,18 +474,23 @@ def local_aws(stack_name: str = STACK_NAME) -> Iterator[LocalAws]:
 
 
 def handler_environment(
-    aws: LocalAws, logical_id: str, rekognition_endpoint: str
+    aws: LocalAws,
+    logical_id: str,
+    rekognition_endpoint: str,
+    service_endpoints: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Everything a handler's process needs: the template's variables and local endpoints.
 
     The handlers reach the stand-ins through boto3's standard endpoint settings, not
-    through any code path of their own.
+    through any code path of their own. ``service_endpoints`` adds stand-ins by
+    variable (``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``).
     """
     return {
         **CREDENTIALS,
         **aws.resolver.function_environment(logical_id),
         "AWS_ENDPOINT_URL": aws.endpoint,
         "AWS_ENDPOINT_URL_REKOGNITION": rekognition_endpoint,
+        **(service_endpoints or {}),
         "AWS_LAMBDA_FUNCTION_NAME": aws.resolver.physical_name(logical_id),
         "POWERTOOLS_TRACE_DISABLED": "true",
     }

@@ -41,6 +41,7 @@ from medialens_local.stack import (
     OfflineStack,
     analysed,
     progress_bar,
+    trained_suggester,
 )
 from medialens_local.template import load_template
 from medialens_local.web_chat import WebChatSetting, serve
@@ -212,7 +213,9 @@ def chat(
     ):
         progress.start()
         try:
-            stack = resources.enter_context(analysed(folder, progress))
+            stack = resources.enter_context(
+                analysed(folder, progress, suggester=trained_suggester(OUT))
+            )
         finally:
             progress.stop()
 

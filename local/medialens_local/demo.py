@@ -29,23 +29,30 @@ from medialens_local.stack import (
     catalog_entry,
     progress_bar,
     result_document,
+    trained_suggester,
     video_findings,
 )
 
 
 def run(folder: Path, console: Console, out: Path = OUT) -> int:
-    """Run the pipeline over ``folder``, report into ``out``; return the exit code."""
+    """Run the pipeline over ``folder``, report into ``out``; return the exit code.
+
+    When ``make workflows`` has trained the suggester into ``out``, the stack hosts it
+    and every image gets its suggestions.
+    """
     log_path = out / "demo.log"
     started = time.perf_counter()
+    hosted = trained_suggester(out)
     progress = progress_bar(console)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with (
         progress,
         log_path.open("w") as log,
         contextlib.redirect_stdout(log),
-        analysed(folder, progress) as stack,
+        analysed(folder, progress, suggester=hosted) as stack,
     ):
         aws, drops = stack.aws, stack.drops
+        calls = stack.suggester.runtime.ledger if stack.suggester else []
         rows = [
             (
                 drop,
@@ -65,6 +72,17 @@ def run(folder: Path, console: Console, out: Path = OUT) -> int:
     console.print(summary_table(rows))
     report = write_report(rows, out / "report.html")
     console.print(f"Report: {report}   Handler logs: {log_path}")
+    if hosted is None:
+        console.print(
+            "No label suggestions: `make workflows` trains the suggester, then `make demo` "
+            "hosts it on a local serverless endpoint."
+        )
+    else:
+        answered = sum(call.outcome == "ok" for call in calls)
+        console.print(
+            f"Label suggestions: {answered} of {len(calls)} InvokeEndpoint calls answered by "
+            f"the local serverless endpoint serving {hosted} (suggested, not detected)"
+        )
     console.print(
         "Local models: "
         + "; ".join(f"{operation}: {model}" for operation, model in LOCAL_MODELS.items())
@@ -85,7 +103,8 @@ def run(folder: Path, console: Console, out: Path = OUT) -> int:
 def summary_table(rows: list[tuple[Drop, dict[str, Any] | None, dict[str, Any] | None]]) -> Table:
     """Build the terminal summary: one row per file."""
     table = Table(title="medialens, offline")
-    for column in ("file", "status", "labels", "text", "faces", "persons", "moderation", "time"):
+    columns = ("file", "status", "labels", "suggested", "text", "faces", "persons", "moderation")
+    for column in (*columns, "time"):
         table.add_column(column, overflow="fold")
     for drop, meta, document in rows:
         status = meta["status"]["S"] if meta else "missing"
@@ -93,20 +112,23 @@ def summary_table(rows: list[tuple[Drop, dict[str, Any] | None, dict[str, Any] |
             status = f"rejected: {meta['rejection_reason']['S']}"
         seconds = sum(d.duration_s for d in drop.deliveries)
         if document is not None and document.get("kind") == "video":
-            table.add_row(drop.key, status, *_video_cells(document), f"{seconds:.2f} s")
+            labels, *rest = _video_cells(document)
+            table.add_row(drop.key, status, labels, "-", *rest, f"{seconds:.2f} s")
             continue
         if document is None:
-            table.add_row(drop.key, status, "", "", "", "", "", f"{seconds:.2f} s")
+            table.add_row(drop.key, status, "", "", "", "", "", "", f"{seconds:.2f} s")
             continue
         labels = ", ".join(
             f"{label['name']} {label['confidence']:.0f}" for label in document["labels"][:3]
         )
         lines = [t["text"] for t in document["text"] if t["kind"] == "LINE"]
         moderation = ", ".join(m["name"] for m in document["moderation"]) or "-"
+        suggested = ", ".join(s["name"] for s in document.get("suggested", [])[:3]) or "-"
         table.add_row(
             drop.key,
             status,
             labels,
+            suggested,
             " / ".join(lines)[:60],
             str(len(document["faces"])),
             ", ".join(document["persons"]) or "-",

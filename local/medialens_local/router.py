@@ -12,7 +12,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -120,9 +120,15 @@ class Router:
     sent to the function's on-failure destination in the record shape Lambda uses.
     """
 
-    def __init__(self, aws: LocalAws, rekognition_endpoint: str) -> None:
+    def __init__(
+        self,
+        aws: LocalAws,
+        rekognition_endpoint: str,
+        service_endpoints: Mapping[str, str] | None = None,
+    ) -> None:
         self._aws = aws
         self._rekognition_endpoint = rekognition_endpoint
+        self._service_endpoints = dict(service_endpoints or {})
         self._sqs = aws.client("sqs")
         self._handlers: dict[str, ModuleType] = {}
         _fresh_sandbox()
@@ -133,7 +139,9 @@ class Router:
         AWS and Powertools variables from the caller's shell (a profile, another
         endpoint) are removed, so they cannot point the handler elsewhere.
         """
-        wanted = handler_environment(self._aws, logical_id, self._rekognition_endpoint)
+        wanted = handler_environment(
+            self._aws, logical_id, self._rekognition_endpoint, self._service_endpoints
+        )
         for name in list(os.environ):
             if name.startswith(("AWS_", "POWERTOOLS_")) and name not in wanted:
                 del os.environ[name]

@@ -23,12 +23,25 @@ from medialens_local.rekognition.protocol import serve
 from medialens_local.rekognition.service import LocalRekognition
 from medialens_local.rekognition.video import LocalVideo
 from medialens_local.router import Delivery, Router
+from medialens_local.sagemaker_runtime import EndpointBehaviour, ServedEndpoints, serving
 from medialens_local.template import ROOT
 
 SAMPLES = ROOT / "samples"
 
 
 OUT = ROOT / "out"
+
+
+SUGGESTER_ARCHIVE = OUT / "workflows" / "model.tar.gz"
+"""The label suggester ``make workflows`` trains; the offline stack hosts it when present."""
+
+HOSTING = "SuggesterHosting"
+
+
+def trained_suggester(out: Path = OUT) -> Path | None:
+    """Find the suggester ``make workflows`` trained into ``out``, if it has run."""
+    archive = out / SUGGESTER_ARCHIVE.relative_to(OUT)
+    return archive if archive.exists() else None
 
 
 FACES_DIR = "faces"
@@ -256,22 +269,60 @@ class OfflineStack:
     aws: LocalAws
     router: Router
     drops: list[Drop]
+    suggester: ServedEndpoints | None = None
+
+
+def hosting_parameters(archive: Path | None) -> dict[str, str]:
+    """Choose the stack's parameters: the suggester hosted serverless when there is a model."""
+    return {HOSTING: "Serverless"} if archive is not None else {}
 
 
 @contextlib.contextmanager
-def analysed(folder: Path, progress: Progress) -> Iterator[OfflineStack]:
+def suggester_endpoint(
+    aws: LocalAws, archive: Path | None, behaviour: EndpointBehaviour | None = None
+) -> Iterator[ServedEndpoints | None]:
+    """Serve ``archive`` as the endpoint the analysis functions call, if the stack hosts one.
+
+    The endpoint's name is the one the template gives the functions (``SUGGESTER_ENDPOINT``);
+    its concurrency limit is the template's ``SuggesterMaxConcurrency``.
+    """
+    name = aws.resolver.function_environment("AnalyzeMediaFunction")["SUGGESTER_ENDPOINT"]
+    if archive is None or not name:
+        yield None
+        return
+    limits = behaviour or EndpointBehaviour(
+        max_concurrency=int(aws.resolver.ref("SuggesterMaxConcurrency"))
+    )
+    with serving({name: archive}, limits) as served:
+        yield served
+
+
+def service_endpoints(suggester: ServedEndpoints | None) -> dict[str, str]:
+    """Name the handlers' endpoint variables for the stand-ins besides S3 and Rekognition."""
+    return {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": suggester.endpoint} if suggester else {}
+
+
+@contextlib.contextmanager
+def analysed(
+    folder: Path, progress: Progress, *, suggester: Path | None = None
+) -> Iterator[OfflineStack]:
     """Start the local stack, drop every file of ``folder`` and wait until all are analysed.
 
     The stack stays up inside the ``with`` block (the chat asks its catalog questions).
+    With ``suggester`` (a ``model.tar.gz``), the stack hosts the label suggester on a
+    local serverless endpoint, as ``SuggesterHosting=Serverless`` deploys it.
     """
     stack_task = progress.add_task("Starting local AWS from template.yaml", total=1)
-    with local_aws() as aws:
+    with local_aws(parameters=hosting_parameters(suggester)) as aws:
         progress.advance(stack_task)
         warm_models(progress)
         # One image's DetectLabels, DetectFaces and SearchFacesByImage share one face-model
         # run (the answers are the model's, remembered by image content).
-        with local_rekognition(aws, cache_inference=True) as rekognition:
-            router = Router(aws, rekognition.endpoint)
+        with (
+            local_rekognition(aws, cache_inference=True) as rekognition,
+            suggester_endpoint(aws, suggester) as endpoint,
+        ):
+            router = Router(aws, rekognition.endpoint, service_endpoints(endpoint))
             router.drain()  # S3's test event, sent when the bucket's notifications were set
             env = aws.resolver.function_environment("AnalyzeMediaFunction")
             drops = plan_drops(folder, env["UPLOADS_PREFIX"], env["FACES_PREFIX"])
@@ -304,7 +355,7 @@ def analysed(folder: Path, progress: Progress) -> Iterator[OfflineStack]:
                     for record_key in delivery_keys(delivery):
                         if record_key in by_key:
                             by_key[record_key].deliveries.append(delivery)
-            yield OfflineStack(aws=aws, router=router, drops=drops)
+            yield OfflineStack(aws=aws, router=router, drops=drops, suggester=endpoint)
 
 
 def progress_bar(console: Console, *, transient: bool = False) -> Progress:

@@ -147,6 +147,10 @@ class Resolver:
             return self.attributes[(logical_id, attribute)]
         return self.ref(name)
 
+    def deployed(self, resource: Mapping[str, Any]) -> bool:
+        """Whether a resource exists in this stack: it has no ``Condition``, or it holds."""
+        return "Condition" not in resource or self.condition(resource["Condition"])
+
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         """Resources of one CloudFormation type, by logical id."""
         found = self.template.get("Resources", {})

@@ -11,6 +11,9 @@
    template's MaxPayloadInMB and BatchStrategy (``medialens_local.batch_transform``).
 6. Every ``.out`` is checked line by line against its input, and the checked outputs
    are combined into one ``suggestions.jsonl``, as the verify step does when asked.
+7. The model is served on a local serverless endpoint, as the deploy workflow hosts it,
+   and each sample's record is sent to InvokeEndpoint: the answers must be the Batch
+   Transform's. ``make demo`` then hosts this model for every new image.
 
 Seven sample files are too few to mine, so generated media with known co-occurrences
 (``jobs/synthetic_catalog.py``) are written into the catalog table beside them, as the
@@ -37,6 +40,7 @@ from rich.table import Table
 from medialens_local.aws import LocalAws
 from medialens_local.batch_transform import TransformSettings, transform
 from medialens_local.router import Delivery, Router
+from medialens_local.sagemaker_runtime import serving
 from medialens_local.stack import OUT, SAMPLES, ModelMissingError, analysed, progress_bar
 from medialens_local.template import ROOT, load_template
 
@@ -177,14 +181,24 @@ def run(folder: Path, console: Console, *, synthetic: int, out: Path) -> int:
                 report = transform(inputs, work / "transforms", work / "model.tar.gz", settings)
             with step(progress, "Verifying and combining (VerifyTransform)", timings):
                 verified = verify(aws, router, inputs, work / "transforms", work)
+            endpoint_name = aws.resolver.resolve({"Fn::Sub": "${NamePrefix}-suggester"})
         samples = {drop.key for drop in offline.drops}
+        with step(progress, "Serverless endpoint (local InvokeEndpoint)", timings):
+            agreeing = endpoint_agrees(
+                work / "model.tar.gz", work / "suggestions.jsonl", samples, endpoint_name
+            )
     if verified.error or verified.response is None:
         console.print(f"[red]The outputs could not be verified: {verified.error}[/red]")
         return 1
     checked: dict[str, Any] = verified.response
-    console.print(
-        summary(work, samples, exported, synthetic, report.records, report.requests, settings)
+    table = summary(work, samples, exported, synthetic, report.records, report.requests, settings)
+    agreed, asked = agreeing
+    table.add_row(
+        f"endpoint {endpoint_name}",
+        f"{agreed} of {asked} sample records answered by InvokeEndpoint exactly as by Batch "
+        "Transform (same model.tar.gz, same inference code); make demo now hosts it",
     )
+    console.print(table)
     status = "[green]ok[/green]" if checked["ok"] else "[red]mismatches[/red]"
     console.print(
         f"Verified {checked['files']} .out files: {checked['outputs']} of {checked['records']} "
@@ -196,10 +210,38 @@ def run(folder: Path, console: Console, *, synthetic: int, out: Path) -> int:
         + ", ".join(f"{name.split(' (')[0].lower()} {s:.1f} s" for name, s in timings.items())
     )
     console.print(f"Outputs: {work}   Logs: {out / 'workflows.log'}")
-    return 0 if checked["ok"] else 1
+    return 0 if checked["ok"] and agreed == asked else 1
 
 
 RUN = "offline"
+
+
+def endpoint_agrees(
+    archive: Path, combined: Path, samples: set[str], endpoint_name: str
+) -> tuple[int, int]:
+    """Serve the model and ask the endpoint about each sample's record.
+
+    Returns
+    -------
+    tuple[int, int]
+        Sample records whose endpoint answer equals their Batch Transform output, and
+        sample records asked.
+    """
+    joined = [json.loads(line) for line in combined.read_text().splitlines() if line.strip()]
+    ours = [record for record in joined if record["media_id"] in samples]
+    agreed = 0
+    with serving({endpoint_name: archive}) as served:
+        client = served.served.client()
+        for record in ours:
+            batch = record.pop("SageMakerOutput")
+            answer = client.invoke_endpoint(
+                EndpointName=endpoint_name,
+                Body=json.dumps(record).encode(),
+                ContentType="application/jsonlines",
+                Accept="application/jsonlines",
+            )["Body"].read()
+            agreed += json.loads(answer) == batch
+    return agreed, len(ours)
 
 
 def upload(aws: LocalAws, folder: Path, prefix: str) -> str:
