@@ -137,7 +137,7 @@ def test_the_role_may_invoke_this_one_endpoint_only() -> None:
     assert "*" not in arn
 
 
-FAILURES = {
+FAILURES: dict[str, tuple[dict[str, Any], EndpointBehaviour]] = {
     "missing": ({"served_as": "another-endpoint"}, EndpointBehaviour()),
     "throttled": ({}, EndpointBehaviour(max_concurrency=0)),
     "cold": ({}, EndpointBehaviour(cold_refuses=True)),
@@ -160,7 +160,7 @@ def test_an_endpoint_that_fails_never_fails_the_analysis(
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    options, behaviour = FAILURES[reason]
+    options, behaviour = dict(FAILURES[reason][0]), FAILURES[reason][1]
     served_archive = failing_archive(tmp_path) if options.pop("failing_model", False) else archive
     monkeypatch.setenv("SUGGESTER_TIMEOUT_S", "0.5")
     key = "uploads/park.jpg"
