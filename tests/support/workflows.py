@@ -548,3 +548,124 @@ def notifications(queue: str) -> list[dict[str, Any]]:
 def definition_path(name: str) -> Path:
     """Path of a definition in ``statemachine/``."""
     return STATE_MACHINES / name
+
+
+@dataclass
+class HostingLifecycle:
+    """SageMaker hosting as a deploy meets it, harsher than moto's endpoints.
+
+    moto's endpoints are in service the moment they are created and cannot be updated.
+    Here CreateEndpoint leaves the endpoint ``Creating`` and UpdateEndpoint ``Updating``
+    for ``polls`` DescribeEndpoint calls; then it is ``InService`` on the new
+    configuration, or, with ``fail_create``, ``Failed``, or, with ``fail_update``,
+    ``InService`` on the configuration it had, with the ``FailureReason``, as SageMaker
+    reports a failed update (API Reference, EndpointMetadata.FailureReason: "the status
+    is InService but update operation fails"). An update of an endpoint that is not in
+    service is refused; so is a second endpoint of the same name.
+    """
+
+    polls: int = 2
+    fail_create: str | None = None
+    fail_update: str | None = None
+    pending: dict[str, list[Any]] = field(default_factory=dict)
+
+    def stand_ins(self, monkeypatch: pytest.MonkeyPatch) -> StandIns:
+        """Answers for the optimized SageMaker tasks; DescribeEndpoint steps the lifecycle."""
+        from moto.sagemaker.models import SageMakerModelBackend
+
+        sagemaker = boto3.client("sagemaker")
+        describe = SageMakerModelBackend.describe_endpoint
+        lifecycle = self
+
+        def stepped(backend: Any, endpoint_name: str) -> dict[str, Any]:
+            pending = lifecycle.pending.get(endpoint_name)
+            if pending is not None and endpoint_name in backend.endpoints:
+                pending[0] -= 1
+                if pending[0] <= 0:
+                    endpoint = backend.endpoints[endpoint_name]
+                    _, status, config, reason = lifecycle.pending.pop(endpoint_name)
+                    endpoint.endpoint_status = status
+                    endpoint.endpoint_config_name = config
+                    endpoint.failure_reason = reason
+            return describe(backend, endpoint_name)
+
+        monkeypatch.setattr(SageMakerModelBackend, "describe_endpoint", stepped)
+        sdk_answers_as_json(monkeypatch)
+
+        def refused(message: str) -> TaskError:
+            return TaskError("SageMaker.AmazonSageMakerException", message)
+
+        def create_model(params: dict[str, Any]) -> dict[str, Any]:
+            validate("sagemaker", "CreateModel", params)
+            return dict(sagemaker.create_model(**params))
+
+        def create_endpoint_config(params: dict[str, Any]) -> dict[str, Any]:
+            validate("sagemaker", "CreateEndpointConfig", params)
+            return dict(sagemaker.create_endpoint_config(**params))
+
+        def backend() -> Any:
+            from moto.sagemaker.models import sagemaker_backends
+
+            return sagemaker_backends["123456789012"]["eu-west-1"]
+
+        def create_endpoint(params: dict[str, Any]) -> dict[str, Any]:
+            validate("sagemaker", "CreateEndpoint", params)
+            name = params["EndpointName"]
+            if name in backend().endpoints:
+                raise refused(f"Cannot create already existing endpoint {name}.")
+            created = dict(sagemaker.create_endpoint(**params))
+            backend().endpoints[name].endpoint_status = "Creating"
+            outcome = (
+                ["Failed", params["EndpointConfigName"], lifecycle.fail_create]
+                if lifecycle.fail_create
+                else ["InService", params["EndpointConfigName"], None]
+            )
+            lifecycle.pending[name] = [lifecycle.polls, *outcome]
+            return created
+
+        def update_endpoint(params: dict[str, Any]) -> dict[str, Any]:
+            validate("sagemaker", "UpdateEndpoint", params)
+            name, config = params["EndpointName"], params["EndpointConfigName"]
+            endpoint = backend().endpoints.get(name)
+            if endpoint is None:
+                raise refused(f"Could not find endpoint {name}.")
+            if endpoint.endpoint_status != "InService":
+                raise refused(f"Cannot update in-progress endpoint {name}.")
+            if config not in backend().endpoint_configs:
+                raise refused(f"Could not find endpoint configuration {config}.")
+            endpoint.endpoint_status = "Updating"
+            outcome = (
+                ["InService", endpoint.endpoint_config_name, lifecycle.fail_update]
+                if lifecycle.fail_update
+                else ["InService", config, None]
+            )
+            lifecycle.pending[name] = [lifecycle.polls, *outcome]
+            return {"EndpointArn": endpoint.arn}
+
+        return StandIns(
+            handlers={
+                ("sagemaker", "createModel"): create_model,
+                ("sagemaker", "createEndpointConfig"): create_endpoint_config,
+                ("sagemaker", "createEndpoint"): create_endpoint,
+                ("sagemaker", "updateEndpoint"): update_endpoint,
+            }
+        )
+
+
+def sdk_answers_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give AWS SDK tasks' answers as Step Functions does: JSON, timestamps as text.
+
+    moto's interpreter hands boto3's answer on as it is, with ``datetime`` objects that
+    an intrinsic such as ``States.JsonToString`` then cannot serialise.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
+        StateTaskServiceAwsSdk,
+    )
+
+    call = StateTaskServiceAwsSdk._eval_service_task
+
+    def as_json(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        call(self, env, *args, **kwargs)
+        env.stack.append(json.loads(json.dumps(env.stack.pop(), default=str)))
+
+    monkeypatch.setattr(StateTaskServiceAwsSdk, "_eval_service_task", as_json)

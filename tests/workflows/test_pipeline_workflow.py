@@ -26,6 +26,7 @@ from tests.support.workflows import (
     EMR_CLUSTER_ID,
     MOTO_CONFIG,
     Execution,
+    HostingLifecycle,
     StandIns,
     deployed_job_uri,
     emr_spark_stand_ins,
@@ -93,9 +94,41 @@ def declared(logical_id: str, *supplied: str) -> dict[str, str]:
     }
 
 
-def deploy(aws: dict[str, Any], *, poll_seconds: int = 1, max_polls: int = 30) -> str:
-    """Create both stage workflows and the pipeline; return the pipeline's definition."""
+def deploy(
+    aws: dict[str, Any], *, poll_seconds: int = 1, max_polls: int = 30, hosting: str = ""
+) -> str:
+    """Create the stage workflows and the pipeline; return the pipeline's definition.
+
+    ``hosting`` is the stack's SuggesterHosting (the template's default when empty); the
+    deploy workflow exists only when it is not Disabled, as in the template.
+    """
     sfn = aws["sfn"]
+    hosting = hosting or resolve({"Ref": "SuggesterHosting"})
+    deployer = "none"
+    if hosting != "Disabled":
+        deployer = sfn.create_state_machine(
+            name="deploy-suggester",
+            definition=render(
+                "deploy_suggester.asl.json",
+                {
+                    **declared(
+                        "DeploySuggesterStateMachine",
+                        "Bucket",
+                        "InferenceImage",
+                        "SageMakerRoleArn",
+                        "Hosting",
+                        "PollSeconds",
+                    ),
+                    "Bucket": BUCKET,
+                    "InferenceImage": IMAGE,
+                    "SageMakerRoleArn": "arn:aws:iam::123456789012:role/sagemaker",
+                    "Hosting": hosting,
+                    "PollSeconds": "0",
+                    "TopicArn": aws["topic"],
+                },
+            ),
+            roleArn="arn:aws:iam::123456789012:role/deploy",
+        )["stateMachineArn"]
     mining = sfn.create_state_machine(
         name="label-mining",
         definition=render(
@@ -136,6 +169,8 @@ def deploy(aws: dict[str, Any], *, poll_seconds: int = 1, max_polls: int = 30) -
             "LabelMiningStateMachineArn": mining,
             "PublishSuggestionsFunctionArn": aws["publish"],
             "BatchTransformStateMachineArn": batch,
+            "SuggesterHosting": hosting,
+            "DeploySuggesterStateMachineArn": deployer,
             "TopicArn": aws["topic"],
         },
     )
@@ -175,10 +210,11 @@ def test_the_pipeline_exports_mines_trains_and_suggests(
     assert execution.status == "SUCCEEDED", execution.history[-4:]
     entered = execution.entered()
     assert entered[:4] == ["Settings", "ExportCatalog", "WaitForExport", "DescribeExport"]
-    assert entered[-5:] == [
+    assert entered[-6:] == [
         "MineLabels",
         "TrainSuggester",
         "SuggestLabels",
+        "SuggesterHosted",
         "NotifySuccess",
         "Done",
     ]
@@ -289,3 +325,54 @@ def test_a_failed_mining_step_stops_the_pipeline_before_training(
             ExpressionAttributeValues={":media": "MEDIA#"},
         )["Items"]
     ), "no suggestions were published"
+
+
+def test_with_hosting_the_checked_model_goes_to_the_endpoint(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, spark: SparkSession
+) -> None:
+    fill_catalog(aws)
+    lifecycle = HostingLifecycle()
+    standins = sagemaker(aws, emr(aws, spark))
+    standins.handlers.update(lifecycle.stand_ins(monkeypatch).handlers)
+
+    execution = run(aws, monkeypatch, standins, hosting="Serverless")
+
+    assert execution.status == "SUCCEEDED", execution.history[-4:]
+    assert execution.entered()[-5:] == [
+        "SuggestLabels",
+        "SuggesterHosted",
+        "DeploySuggester",
+        "NotifySuccess",
+        "Done",
+    ]
+    transform_model, endpoint_model = standins.called("sagemaker", "createModel")
+    assert (
+        endpoint_model["PrimaryContainer"]["ModelDataUrl"]
+        == transform_model["PrimaryContainer"]["ModelDataUrl"]
+    ), "the endpoint serves the archive the Batch Transform ran and the check verified"
+    assert (
+        endpoint_model["PrimaryContainer"]["Image"] == transform_model["PrimaryContainer"]["Image"]
+    )
+    endpoint = boto3.client("sagemaker").describe_endpoint(
+        EndpointName=resolve({"Fn::Sub": "${NamePrefix}-suggester"})
+    )
+    assert endpoint["EndpointStatus"] == "InService"
+    assert pipeline_message(aws)["deploy"]["endpoint"]["serving"] == endpoint["EndpointConfigName"]
+
+
+def test_a_failed_deploy_fails_the_run_after_the_batch_suggestions_are_in(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, spark: SparkSession
+) -> None:
+    fill_catalog(aws)
+    standins = sagemaker(aws, emr(aws, spark))
+    standins.handlers.update(
+        HostingLifecycle(fail_create="Image not found.").stand_ins(monkeypatch).handlers
+    )
+
+    execution = run(aws, monkeypatch, standins, hosting="Serverless")
+
+    assert execution.status == "FAILED"
+    assert execution.entered()[-3:] == ["DeploySuggester", "NotifyFailure", "Failed"]
+    assert aws["s3"].get_object(Bucket=BUCKET, Key="transforms/pipeline/nightly/suggestions.jsonl")
+    assert pipeline_message(aws)["status"] == "FAILED"
+    assert boto3.client("sagemaker").list_endpoints()["Endpoints"] == []
