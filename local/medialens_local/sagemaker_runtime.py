@@ -49,14 +49,29 @@ feature exclusions and limits); a real-time endpoint takes 6 MB."""
 ACCOUNT_ID = "123456789012"
 
 
-class InvokeError(Exception):
-    """An error InvokeEndpoint answers, by its code and HTTP status."""
+ERRORS = {
+    "ValidationError": HTTPStatus.BAD_REQUEST,
+    "ModelNotReadyException": HTTPStatus.TOO_MANY_REQUESTS,
+    "ModelError": HTTPStatus.FAILED_DEPENDENCY,
+    "ServiceUnavailable": HTTPStatus.SERVICE_UNAVAILABLE,
+    "InternalFailure": HTTPStatus.INTERNAL_SERVER_ERROR,
+    # Not modelled for InvokeEndpoint: how a serverless endpoint refuses calls past its
+    # MaxConcurrency (Developer Guide, Serverless Inference: they "are throttled").
+    "ThrottlingException": HTTPStatus.BAD_REQUEST,
+    # A path the service does not have.
+    "UnknownOperationException": HTTPStatus.NOT_FOUND,
+}
+"""The errors answered, with their HTTP status (botocore's model, where it has them)."""
 
-    def __init__(self, code: str, message: str, status: int, **members: Any) -> None:
+
+class InvokeError(Exception):
+    """An error InvokeEndpoint answers, by its code (its status is the code's)."""
+
+    def __init__(self, code: str, message: str, **members: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
-        self.status = status
+        self.status = ERRORS[code]
         self.members = members
 
 
@@ -164,7 +179,6 @@ class LocalSageMakerRuntime:
             raise InvokeError(
                 "ValidationError",
                 f"Endpoint {name} of account {ACCOUNT_ID} not found.",
-                HTTPStatus.BAD_REQUEST,
             )
         behaviour = endpoint.behaviour
         if len(body) > behaviour.max_payload_bytes:
@@ -172,7 +186,6 @@ class LocalSageMakerRuntime:
                 "ValidationError",
                 f"Request body of {len(body)} bytes exceeds the endpoint's limit of "
                 f"{behaviour.max_payload_bytes} bytes.",
-                HTTPStatus.BAD_REQUEST,
             )
         with endpoint.lock:
             if endpoint.in_flight >= behaviour.max_concurrency:
@@ -180,7 +193,6 @@ class LocalSageMakerRuntime:
                     "ThrottlingException",
                     f"Maximum concurrency of {behaviour.max_concurrency} reached for "
                     f"endpoint {name}.",
-                    HTTPStatus.BAD_REQUEST,
                 )
             now = time.monotonic()
             cold = endpoint.last_call is None or now - endpoint.last_call > behaviour.idle_s
@@ -192,7 +204,6 @@ class LocalSageMakerRuntime:
                 raise InvokeError(
                     "ModelNotReadyException",
                     f"Endpoint {name}'s serverless resources are still being provisioned.",
-                    HTTPStatus.TOO_MANY_REQUESTS,
                 )
             if cold and behaviour.cold_start_s:
                 time.sleep(behaviour.cold_start_s)
@@ -200,13 +211,11 @@ class LocalSageMakerRuntime:
                 raise InvokeError(
                     "ServiceUnavailable",
                     "The service is unavailable. Try your call again.",
-                    HTTPStatus.SERVICE_UNAVAILABLE,
                 )
             if draw < behaviour.unavailable + behaviour.internal_failure:
                 raise InvokeError(
                     "InternalFailure",
                     "An internal failure occurred.",
-                    HTTPStatus.INTERNAL_SERVER_ERROR,
                 )
             return self._predict(endpoint, body, content_type, accept)
         finally:
@@ -226,7 +235,6 @@ class LocalSageMakerRuntime:
             raise InvokeError(
                 "ModelError",
                 f'Received client error (500) from primary with message "{message}".',
-                HTTPStatus.FAILED_DEPENDENCY,
                 OriginalStatusCode=500,
                 OriginalMessage=message,
                 LogStreamArn=(
@@ -251,7 +259,6 @@ def serve(runtime: LocalSageMakerRuntime, host: str = "127.0.0.1", port: int = 0
                     InvokeError(
                         "UnknownOperationException",
                         f"{self.path}: the local SageMaker Runtime serves only InvokeEndpoint",
-                        HTTPStatus.NOT_FOUND,
                     )
                 )
                 return

@@ -141,6 +141,27 @@ def test_sagemaker_model_and_job_names_fit() -> None:
     assert fits(name, "sagemaker", "ModelName")
 
 
+@given(prefix=name_prefixes())
+def test_the_suggester_endpoint_and_its_deploys_names_fit_for_every_name_prefix(
+    prefix: str,
+) -> None:
+    deploy = resource("DeploySuggesterStateMachine")["Properties"]["DefinitionSubstitutions"]
+    endpoint = substituted(deploy["EndpointName"]["Fn::Sub"], NamePrefix=prefix)
+    assert fits(endpoint, "sagemaker", "EndpointName")
+    assert fits(endpoint, "sagemaker-runtime", "EndpointName")
+    settings = definition("deploy_suggester.asl.json")["States"]["Settings"]["Parameters"]
+    assert settings["name.$"] == (
+        "States.Format('${NamePrefix}-{}', States.Hash($$.Execution.Id, 'MD5'))"
+    )
+    deployed = f"{prefix}-{'f' * 32}"  # an MD5 in hex, the longest and only length
+    assert fits(deployed, "sagemaker", "ModelName")
+    assert fits(deployed, "sagemaker", "EndpointConfigName")
+    # Every function and role names the same endpoint.
+    for function in ("AnalyzeMediaFunction", "AnalyzeImageBytesFunction"):
+        variable = resource(function)["Properties"]["Environment"]["Variables"]
+        assert variable["SUGGESTER_ENDPOINT"]["Fn::If"][1] == deploy["EndpointName"]
+
+
 def test_the_emr_cluster_name_fits_for_every_execution_name() -> None:
     create = definition("label_mining_emr.asl.json")["States"]["CreateCluster"]["Parameters"]
     assert create["Name.$"] == "States.Format('medialens-label-mining-{}', $$.Execution.Name)"
