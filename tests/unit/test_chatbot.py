@@ -1311,6 +1311,17 @@ def test_status_of_an_analysed_photo(files: FakeCatalog) -> None:
     assert set(links) == {"media_id", "file", "results"}
 
 
+def test_status_tells_suggested_labels_apart_from_detected_ones() -> None:
+    catalog = FakeCatalog()
+    catalog.add(photo("uploads/park.jpg", 6, labels=("Dog",), suggested=("leash", "ball")))
+
+    response = Bot(catalog).ask("UploadStatus", {"FileName": slot("park.jpg", "uploads/park.jpg")})
+
+    message = text(response)
+    assert "It shows Dog." in message
+    assert "It may also show leash and ball (suggested, not detected)." in message
+
+
 def test_status_of_a_rejected_file(files: FakeCatalog) -> None:
     response = Bot(files).ask("UploadStatus", {"FileName": slot("huge.tif")})
 
