@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from medialens_local import workflows
+from medialens_local import demo, stack, workflows
 from medialens_local.template import ROOT
 from rich.console import Console
+from rich.progress import Progress
 
 from jobs import synthetic_catalog
 
@@ -90,3 +91,51 @@ def test_the_published_model_is_the_lambdas_and_suggests_the_known_rules(
         for r in beach_without_sea
     )
     assert "may also show" in printed
+
+
+def test_after_make_workflows_every_new_image_gets_the_endpoints_suggestions(
+    ran: tuple[int, Path, str],
+) -> None:
+    code, work, printed = ran
+    assert code == 0, printed
+    assert re.search(r"(\d+) of \1 sample records answered by InvokeEndpoint exactly", printed)
+    batch = {r["media_id"]: r["SageMakerOutput"] for r in lines(work / "suggestions.jsonl")}
+
+    with stack.analysed(
+        ROOT / "samples", Progress(disable=True), suggester=work / "model.tar.gz"
+    ) as offline:
+        documents = {
+            drop.key: stack.result_document(offline.aws, drop.key) for drop in offline.drops
+        }
+        assert offline.suggester is not None
+        ledger = offline.suggester.runtime.ledger
+
+    images = {
+        key: document
+        for key, document in documents.items()
+        if document is not None and document.get("kind") != "video" and document["labels"]
+    }
+    assert len(ledger) == len(images)
+    assert all(call.outcome == "ok" for call in ledger)
+    for key, document in images.items():
+        # The same archive and inference code as the nightly batch, the same labels: the
+        # same suggestions, now at upload time.
+        expected = [s["label"] for s in batch[key]["suggestions"]]
+        assert [s["name"] for s in document["suggested"]] == expected, key
+    assert any(document["suggested"] for document in images.values())
+
+
+def test_make_demo_shows_the_suggestions_once_make_workflows_has_run(
+    ran: tuple[int, Path, str],
+) -> None:
+    _, work, _ = ran
+    console = Console(record=True, width=250)
+
+    assert demo.run(ROOT / "samples", console, out=work.parent) == 0
+
+    text = console.export_text()
+    answered = re.search(r"Label suggestions: (\d+) of (\d+) InvokeEndpoint calls answered", text)
+    assert answered is not None, text
+    assert answered[1] == answered[2] != "0"
+    [coffee] = [line for line in text.splitlines() if "uploads/kitchen/co" in line]
+    assert "cup" in coffee

@@ -67,3 +67,22 @@ def test_persons_are_searchable() -> None:
 
     assert items[0]["gsi1pk"] == "PERSON#bob"
     assert items[-1]["persons"] == ["bob"]
+
+
+def test_a_label_detected_on_its_own_stays_detected_when_another_label_implies_it() -> None:
+    # Rekognition answers "Face" (parent "Person") and "Person" itself; the implied copy
+    # may carry the higher confidence, but the image does show a person.
+    for labels in (
+        (Label("Face", 92.0, parents=("Person",)), Label("Person", 91.0)),
+        (Label("Person", 91.0), Label("Face", 92.0, parents=("Person",))),
+    ):
+        items = {i["sk"]: i for i in analysis_items(analysis(labels=labels), LOCATION)}
+
+        person = items["LABEL#person"]
+        assert "via" not in person
+        assert float(person["confidence"]) == 92.0
+    implied_only = analysis_items(
+        analysis(labels=(Label("Face", 92.0, parents=("Person",)),)), LOCATION
+    )
+    [person] = [i for i in implied_only if i["sk"] == "LABEL#person"]
+    assert person["via"] == "Face"

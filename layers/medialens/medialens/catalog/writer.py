@@ -107,7 +107,13 @@ def analysis_items(analysis: ImageAnalysis, location: CatalogLocation) -> list[d
 
     def add(kind: str, value: str, confidence: float, **extra: Any) -> None:
         key = term_key(kind, value)
-        if key not in terms or terms[key][0] < confidence:
+        held = terms.get(key)
+        if held is not None and ("via" in held[1]) != ("via" in extra):
+            # Detected on its own beats implied by another label, whatever the
+            # confidences: the label miner and the suggester read only detected labels.
+            detected = held[1] if "via" in extra else {"value": value, **extra}
+            terms[key] = (max(held[0], confidence), detected)
+        elif held is None or held[0] < confidence:
             terms[key] = (confidence, {"value": value, **extra})
 
     for label in (*analysis.labels, *analysis.custom_labels):
