@@ -166,6 +166,11 @@ def web_chat() -> list[str]:
     return in_own_process("bench.web_chat")
 
 
+def suggester_endpoint() -> list[str]:
+    """The suggester endpoint's call latency, share of the analysis, and work per record."""
+    return in_own_process("bench.suggester_endpoint")
+
+
 def size_of(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -232,6 +237,7 @@ SECTIONS: tuple[tuple[str, Callable[[], list[str]]], ...] = (
     ("Offline mode", offline),
     ("Web chat", web_chat),
     ("ML workflows", workflows),
+    ("Suggester endpoint", suggester_endpoint),
 )
 
 

@@ -65,9 +65,9 @@ def spark(folder: Path) -> list[str]:
     return rows
 
 
-def inference(folder: Path) -> list[str]:
-    from medialens_local.batch_transform import TransformSettings, transform
-
+def theme_model(folder: Path) -> Path:
+    """A suggester trained on the generated catalog's themes: every theme's labels lead to
+    each other (confidence 0.8, lift 3)."""
     from jobs import synthetic_catalog, train_suggester
 
     related = [
@@ -82,7 +82,15 @@ def inference(folder: Path) -> list[str]:
         for labels in synthetic_catalog.THEMES.values()
         for label in labels
     ]
-    archive = train_suggester.pack(train_suggester.train(related), folder / "model.tar.gz")
+    return train_suggester.pack(train_suggester.train(related), folder / "model.tar.gz")
+
+
+def inference(folder: Path) -> list[str]:
+    from medialens_local.batch_transform import TransformSettings, transform
+
+    from jobs import synthetic_catalog
+
+    archive = theme_model(folder)
     inputs = folder / "inference-in"
     synthetic_catalog.write(inputs / "catalog.jsonl", INFERENCE_RECORDS)
     rows = [
