@@ -99,8 +99,10 @@ def chat_run(tmp_path_factory: pytest.TempPathFactory) -> ChatRun:
     direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     @contextlib.contextmanager
-    def analysed_then_download(folder: Path, progress: Progress) -> Iterator[OfflineStack]:
-        with analysed(folder, progress) as stack:
+    def analysed_then_download(
+        folder: Path, progress: Progress, *, suggester: Path | None = None
+    ) -> Iterator[OfflineStack]:
+        with analysed(folder, progress, suggester=suggester) as stack:
             files.update({drop.key: drop.path for drop in stack.drops})
             yield stack
             # The conversation is over and the stack still up: follow the links printed.
