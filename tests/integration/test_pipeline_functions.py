@@ -20,7 +20,15 @@ from medialens.workflows.suggester import RelatedLabel
 from medialens.workflows.tls import emr_certificates
 
 from tests.conftest import SETUP_SESSION_MARK
-from tests.support.stack import REGION, ROOT, Stack, granted_actions, load_handler, resource
+from tests.support.stack import (
+    REGION,
+    ROOT,
+    Stack,
+    custom_resource_request,
+    granted_actions,
+    load_handler,
+    resource,
+)
 
 # What botocore calls an operation, where IAM's action has another name.
 IAM_NAMES = {"s3:ListObjectsV2": "s3:ListBucket"}
@@ -203,24 +211,18 @@ PEM_FILES = {"privateKey.pem", "certificateChain.pem", "trustedCertificates.pem"
 
 
 def custom_resource_event(kind: str, bucket: str, **extra: Any) -> dict[str, Any]:
-    """A CloudFormation custom-resource request, as the CloudFormation docs show it."""
-    return {
-        "RequestType": kind,
-        "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:artifacts",
-        "ResponseURL": "https://cloudformation-custom-resource-response.example/response",
-        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/medialens/guid",
-        "RequestId": "unique-id-for-this-request",
-        "ResourceType": "Custom::WorkflowArtifacts",
-        "LogicalResourceId": "WorkflowArtifacts",
-        "ResourceProperties": {
-            "ServiceToken": "x",
+    """A CloudFormation request for WorkflowArtifacts with the template's properties."""
+    return custom_resource_request(
+        kind,
+        "WorkflowArtifacts",
+        {
             "Bucket": bucket,
             "Prefix": ARTIFACT_PROPERTIES["Prefix"],
             "TlsPrefix": ARTIFACT_PROPERTIES["TlsPrefix"],
             "CodeVersion": "7",
         },
         **extra,
-    }
+    )
 
 
 @pytest.fixture

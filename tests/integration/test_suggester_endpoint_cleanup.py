@@ -10,7 +10,14 @@ import pytest
 
 from tests.conftest import SETUP_SESSION_MARK
 from tests.integration.test_pipeline_functions import iam, responses  # noqa: F401 - fixture
-from tests.support.stack import Stack, granted_actions, load_handler, resolve, resource
+from tests.support.stack import (
+    Stack,
+    custom_resource_request,
+    granted_actions,
+    load_handler,
+    resolve,
+    resource,
+)
 
 PROPERTIES = resource("SuggesterEndpointCleanup")["Properties"]
 ENDPOINT = resolve(PROPERTIES["EndpointName"])
@@ -19,17 +26,9 @@ DEPLOYED = f"{resolve({'Ref': 'NamePrefix'})}-{'0' * 32}"
 
 def cleanup_event(kind: str, hosting: str, **extra: Any) -> dict[str, Any]:
     """A CloudFormation custom-resource request with the template's properties."""
-    return {
-        "RequestType": kind,
-        "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:cleanup",
-        "ResponseURL": "https://cloudformation-custom-resource-response.example/response",
-        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/medialens/guid",
-        "RequestId": "unique-id-for-this-request",
-        "ResourceType": "Custom::SuggesterEndpoint",
-        "LogicalResourceId": "SuggesterEndpointCleanup",
-        "ResourceProperties": {"ServiceToken": "x", "EndpointName": ENDPOINT, "Hosting": hosting},
-        **extra,
-    }
+    return custom_resource_request(
+        kind, "SuggesterEndpointCleanup", {"EndpointName": ENDPOINT, "Hosting": hosting}, **extra
+    )
 
 
 @pytest.fixture

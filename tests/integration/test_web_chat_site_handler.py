@@ -9,7 +9,14 @@ import pytest
 from medialens.webchat.site import PAGE_FILES as PAGE
 
 from tests.integration.test_pipeline_functions import iam, responses  # noqa: F401 - fixture
-from tests.support.stack import ROOT, Stack, granted_actions, load_handler, resource
+from tests.support.stack import (
+    ROOT,
+    Stack,
+    custom_resource_request,
+    granted_actions,
+    load_handler,
+    resource,
+)
 
 
 def site_event(kind: str, bucket: str, **extra: Any) -> dict[str, Any]:
@@ -26,17 +33,9 @@ def site_event(kind: str, bucket: str, **extra: Any) -> dict[str, Any]:
         "identityPoolId": "eu-west-1:0000",
         "identityEndpoint": "https://cognito-identity.eu-west-1.amazonaws.com/",
     }
-    return {
-        "RequestType": kind,
-        "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:site",
-        "ResponseURL": "https://cloudformation-custom-resource-response.example/response",
-        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/medialens/guid",
-        "RequestId": "unique-id-for-this-request",
-        "ResourceType": "Custom::WebChatSite",
-        "LogicalResourceId": "WebChatSite",
-        "ResourceProperties": {"ServiceToken": "x", "Bucket": bucket, "Config": config},
-        **extra,
-    }
+    return custom_resource_request(
+        kind, "WebChatSite", {"Bucket": bucket, "Config": config}, **extra
+    )
 
 
 @pytest.fixture

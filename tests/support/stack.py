@@ -75,6 +75,27 @@ def granted_actions(function: str) -> set[str]:
     return {action for s in statements_of(function) for action in as_list(s["Action"])}
 
 
+def custom_resource_request(
+    kind: str, logical_id: str, properties: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    """A CloudFormation custom-resource request, as the CloudFormation docs show it.
+
+    ``properties`` are the resource's (its ServiceToken added); ``extra`` adds or replaces
+    top-level fields (``PhysicalResourceId``, ``OldResourceProperties``).
+    """
+    return {
+        "RequestType": kind,
+        "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:custom-resource",
+        "ResponseURL": "https://cloudformation-custom-resource-response.example/response",
+        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/medialens/guid",
+        "RequestId": "unique-id-for-this-request",
+        "ResourceType": resource(logical_id)["Type"],
+        "LogicalResourceId": logical_id,
+        "ResourceProperties": {"ServiceToken": "x", **properties},
+        **extra,
+    }
+
+
 def bucket_name() -> str:
     return resolve(resource("MediaBucket")["Properties"]["BucketName"])
 
